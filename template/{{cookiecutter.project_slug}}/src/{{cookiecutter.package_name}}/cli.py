@@ -1,0 +1,92 @@
+"""The command line: Lightning's own LightningCLI, plus the few defaults this project adds.
+
+`python train.py fit|validate|test|predict` parses the YAML configs and flags into a
+Trainer, a task (model) and a datamodule, then runs the subcommand. Everything else lives
+in `configs/`.
+"""
+
+import itertools
+import time
+from pathlib import Path
+
+import yaml
+from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI, SaveConfigCallback
+from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.trainer.states import TrainerFn
+
+from {{ cookiecutter.package_name }}.tracking import resolve_wandb_mode
+
+RUNS_DIR = Path("runs")
+
+
+class SaveRunConfig(SaveConfigCallback):
+    """Keep the resolved config of every run, never overwriting an earlier one.
+
+    It goes to `<experiment folder>/configs/<time>-<subcommand>.yaml` and into the logger's run
+    config (for W&B: the run's Config panel), so running `fit` twice, or `fit` then `test`,
+    keeps both.
+    """
+
+    def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        folder = Path(trainer.default_root_dir, "configs")
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        name = f"{stamp}-{TrainerFn(stage).value}"
+        path = folder / f"{name}.yaml"
+        for n in itertools.count(2):  # two runs in the same second: number the second
+            if not path.exists():
+                break
+            path = folder / f"{name}-{n}.yaml"
+        self.parser.save(self.config, path)
+        if trainer.logger is not None:
+            trainer.logger.log_hyperparams({"config": yaml.safe_load(self.parser.dump(self.config))})
+
+
+class CLI(LightningCLI):
+    """LightningCLI with a checkpoint callback that every run has and a folder per experiment.
+
+    An experiment's folder is `runs/<name of its config file>` (`runs/digits_cnn` by
+    default): its checkpoints (`best.ckpt`, `last.ckpt`) and configs stay there across runs,
+    so `--ckpt_path last` finds the last one.
+    """
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        if config.trainer.default_root_dir is None:
+            config_files = [*config.get("__default_config__", []), *(config.get("config") or [])]
+            experiment = Path(str(config_files[-1])).stem if config_files else "default"
+            config.trainer.default_root_dir = str(RUNS_DIR / experiment)
+        if config.checkpoint.dirpath is None:
+            config.checkpoint.dirpath = str(Path(config.trainer.default_root_dir, "checkpoints"))
+        if "WandbLogger" in str(config.trainer.logger):
+            resolve_wandb_mode()
+
+    def after_fit(self) -> None:
+        checkpoint = self.trainer.checkpoint_callback
+        print(f"Best checkpoint: {checkpoint.best_model_path}  (last: {checkpoint.last_model_path})")
+        if isinstance(self.trainer.logger, WandbLogger):
+            run = self.trainer.logger.experiment
+            if run.settings.mode == "offline":
+                run_dir = Path(run.dir).parent
+                print(f"W&B run saved offline in {run_dir}; upload it with: wandb sync {run_dir}")
+
+
+def main(args: ArgsType = None, default_config_files: list[Path] | None = None, run: bool = True) -> CLI:
+    """Run the command line; `default_config_files` are read before any `--config`.
+
+    With `run=False` there is no subcommand: the CLI only builds the trainer, model and data.
+    """
+    defaults = {"default_config_files": [str(path) for path in default_config_files or []]}
+    return CLI(
+        save_config_callback=SaveRunConfig,
+        save_config_kwargs={"save_to_log_dir": False},
+        auto_configure_optimizers=False,  # tasks take their optimizer as an argument
+        parser_kwargs={sub: defaults for sub in ("fit", "validate", "test", "predict")} if run else defaults,
+        args=args,
+        run=run,
+    )

@@ -1,0 +1,74 @@
+"""`python train.py ...` end to end: real LightningCLI runs, W&B offline, files on disk."""
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from conftest import DEFAULT_CONFIGS
+
+from {{ cookiecutter.package_name }}.cli import main
+
+SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=3", "--trainer.limit_val_batches=2"]
+
+
+def test_fit_writes_checkpoints_config_and_an_offline_wandb_run(train, workdir: Path):
+    train("fit", *SHORT)
+
+    run_dir = workdir / "runs" / "digits_cnn"
+    assert (run_dir / "checkpoints" / "best.ckpt").is_file()
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert checkpoint["epoch"] == 0 and checkpoint["global_step"] == 3
+
+    (config_file,) = (run_dir / "configs").glob("*-fit.yaml")
+    config = yaml.safe_load(config_file.read_text())
+    assert config["seed_everything"] == 42
+    assert config["model"]["init_args"]["net"]["class_path"].endswith("models.Net")
+
+    (wandb_run,) = (workdir / "wandb").glob("offline-run-*/run-*.wandb")
+    assert wandb_run.stat().st_size > 0
+
+
+def test_fit_twice_then_test_keeps_every_config(train, workdir: Path):
+    train("fit", *SHORT)
+    train("fit", *SHORT)
+    ckpt = workdir / "runs" / "digits_cnn" / "checkpoints" / "last.ckpt"
+    train("test", f"--ckpt_path={ckpt}", "--trainer.limit_test_batches=2")
+
+    configs = sorted(p.name for p in (workdir / "runs" / "digits_cnn" / "configs").iterdir())
+    assert len(configs) == 3, configs
+    assert sum(name.endswith("-fit.yaml") or "-fit-" in name for name in configs) == 2
+    assert len(list((workdir / "wandb").glob("offline-run-*"))) == 3
+
+
+def test_logger_false_writes_no_wandb_folder(train, workdir: Path):
+    train("fit", *SHORT, "--trainer.logger=false")
+    assert not (workdir / "wandb").exists()
+    assert (workdir / "runs" / "digits_cnn" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_printed_config_feeds_back_into_fit(train, workdir: Path, capsys: pytest.CaptureFixture):
+    with pytest.raises(SystemExit) as exit_info:
+        train("fit", "--print_config")
+    assert exit_info.value.code == 0
+    printed = capsys.readouterr().out
+    (workdir / "printed.yaml").write_text(printed)
+    assert yaml.safe_load(printed)["trainer"]["max_epochs"] == 15
+
+    train("fit", "--config", "printed.yaml", *SHORT)
+    # The experiment is named after the last config file.
+    assert (workdir / "runs" / "printed" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_predict_gives_a_class_and_probabilities_for_every_test_image(train, workdir: Path):
+    train("fit", *SHORT, "--trainer.logger=false")
+    cli = main(["--trainer.logger=false"], DEFAULT_CONFIGS, run=False)
+    ckpt = workdir / "runs" / "digits_cnn" / "checkpoints" / "best.ckpt"
+    batches = cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt)
+
+    classes = torch.cat([batch["class"] for batch in batches])
+    probabilities = torch.cat([batch["probabilities"] for batch in batches])
+    assert len(classes) == len(cli.datamodule.splits["test"]) == 270
+    assert probabilities.shape == (270, 10)
+    assert torch.equal(classes, probabilities.argmax(dim=1))
