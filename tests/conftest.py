@@ -1,0 +1,82 @@
+"""Bake projects with the real cookiecutter command line, the way users do."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE = REPO / "template"
+DEFAULT_SLUG = "lightning-project"
+
+
+def template_choices() -> dict[str, list]:
+    """Every choice and boolean variable of the template with all the values it takes."""
+    context = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    choices = {key: value for key, value in context.items() if isinstance(value, list)}
+    choices.update({key: [True, False] for key, value in context.items() if isinstance(value, bool)})
+    return choices
+
+
+class Baker:
+    """Runs `cookiecutter <repo> --no-input -o <out> key=value ...` in a subprocess."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.out = tmp_path / "work" / "out"
+        # Keep cookiecutter's own files (replays, clones) out of the user's home and of work/.
+        cookiecutter_home = tmp_path / "cookiecutter"
+        cookiecutter_home.mkdir()
+        self.config = cookiecutter_home / "config.yaml"
+        self.config.write_text(
+            f"replay_dir: {cookiecutter_home / 'replay'}\ncookiecutters_dir: {cookiecutter_home / 'clones'}\n"
+        )
+
+    def run(self, *flags: str, **answers: object) -> subprocess.CompletedProcess:
+        pairs = [
+            f"{key}={'yes' if value is True else 'no' if value is False else value}"
+            for key, value in answers.items()
+        ]
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cookiecutter",
+                str(REPO),
+                "--no-input",
+                "-o",
+                str(self.out),
+                "--config-file",
+                str(self.config),
+                *flags,
+                *pairs,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def bake(self, **answers: object) -> Path:
+        """Bake and return the project folder; fail the test with cookiecutter's output if it fails."""
+        result = self.run(**answers)
+        assert result.returncode == 0, result.stdout + result.stderr
+        (project,) = self.out.iterdir()
+        return project
+
+
+@pytest.fixture
+def baker(tmp_path: Path) -> Baker:
+    return Baker(tmp_path)
+
+
+def install(project: Path) -> None:
+    """`pip install -e <project>[dev]` into the test environment, as the project's README says.
+
+    The first install brings PyTorch, Lightning and W&B (minutes); later ones find them.
+    Build isolation is off so that building needs only the setuptools already installed.
+    """
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation", "-e", f"{project}[dev]"],
+        check=True,
+    )

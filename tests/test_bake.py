@@ -1,0 +1,110 @@
+"""Baking: defaults, every choice and boolean value, and what lands on disk."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import DEFAULT_SLUG, Baker, template_choices
+
+UNRENDERED = re.compile(r"{{|{%|cookiecutter\.")
+
+
+def every_choice() -> list[tuple[str, object]]:
+    return [(key, value) for key, values in template_choices().items() for value in values]
+
+
+def test_defaults_bake_the_documented_layout(baker: Baker):
+    project = baker.bake()
+    assert project.name == DEFAULT_SLUG
+    for path in [
+        "pyproject.toml",
+        "README.md",
+        "LICENSE",
+        ".gitignore",
+        "train.py",
+        "configs/trainer.yaml",
+        "configs/digits_cnn.yaml",
+        "src/lightning_project/models/cnn.py",
+        "src/lightning_project/data/digits.py",
+        "src/lightning_project/tasks/classification.py",
+        "src/lightning_project/cli.py",
+        "tests/conftest.py",
+        ".github/workflows/tests.yml",
+    ]:
+        assert (project / path).is_file(), path
+
+
+@pytest.mark.parametrize(("key", "value"), every_choice(), ids=lambda v: str(v))
+def test_every_choice_bakes_fully_rendered_lint_clean_files(baker: Baker, key: str, value: object):
+    project = baker.bake(**{key: value})
+    for path in project.rglob("*"):
+        if path.is_file():
+            text = path.read_text()
+            assert not UNRENDERED.search(text), f"unrendered template code in {path.relative_to(project)}"
+    for check in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *check, "."], cwd=project, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("license_", "marker"),
+    [
+        ("MIT", "Permission is hereby granted, free of charge"),
+        ("BSD-3-Clause", "Neither the name of the copyright holder"),
+        ("Apache-2.0", "Apache License\n                           Version 2.0"),
+        ("GPL-3.0-only", "GNU GENERAL PUBLIC LICENSE\n                       Version 3"),
+        ("Proprietary", "All rights reserved."),
+    ],
+)
+def test_license_file_holds_the_chosen_license(baker: Baker, license_: str, marker: str):
+    assert set(template_choices()["license"]) >= {license_}
+    text = (baker.bake(license=license_, author_name="Ada Lovelace") / "LICENSE").read_text()
+    assert marker in text
+    if license_ in {"MIT", "BSD-3-Clause", "Proprietary"}:
+        assert "Ada Lovelace" in text
+
+
+def test_github_actions_off_leaves_no_workflow(baker: Baker):
+    assert not (baker.bake(github_actions=False) / ".github").exists()
+
+
+def test_answers_flow_into_the_project(baker: Baker):
+    project = baker.bake(
+        project_name="Digit Lab",
+        package_name="digit_lab",
+        author_email="ada@example.org",
+        python_version="3.12",
+        wandb_project="digits",
+        wandb_entity="ada-team",
+    )
+    assert project.name == "digit-lab"
+    assert (project / "src" / "digit_lab" / "cli.py").is_file()
+    pyproject = (project / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.12"' in pyproject and 'target-version = "py312"' in pyproject
+    assert "ada@example.org" in pyproject
+    trainer = (project / "configs" / "trainer.yaml").read_text()
+    assert "project: digits" in trainer and "entity: ada-team" in trainer
+    assert "class_path: digit_lab.models.Net" in (project / "configs" / "digits_cnn.yaml").read_text()
+
+
+def test_quotes_in_free_text_answers_stay_valid_toml(baker: Baker):
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    project = baker.bake(description='A "quoted" description', author_name='Ada "The Countess" Lovelace')
+    meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert meta["description"] == 'A "quoted" description'
+    assert meta["authors"][0]["name"] == 'Ada "The Countess" Lovelace'
+
+
+def test_existing_target_folder_is_refused_and_left_untouched(baker: Baker):
+    target = baker.out / DEFAULT_SLUG
+    target.mkdir(parents=True)
+    (target / "notes.txt").write_text("my work")
+
+    result = baker.run()
+    assert result.returncode != 0
+    assert "already exists" in result.stdout + result.stderr
+    assert [p.name for p in target.iterdir()] == ["notes.txt"]
+    assert (target / "notes.txt").read_text() == "my work"

@@ -1,0 +1,66 @@
+"""Bad answers are refused before anything is written, with one clear line each."""
+
+from pathlib import Path
+
+import pytest
+from conftest import Baker
+
+BAD_ANSWERS = [
+    ("package_name", "class", "Python keyword"),
+    ("package_name", "torch", "shadow the module 'torch'"),
+    ("package_name", "lightning", "shadow the module 'lightning'"),
+    ("package_name", "test", "shadow the module 'test'"),
+    ("package_name", "json", "standard-library module 'json'"),
+    ("package_name", "1digits", "not a valid import name"),
+    ("package_name", "my-package", "not a valid import name"),
+    ("package_name", "pâquet", "not a valid import name"),
+    ("package_name", "", "not a valid import name"),
+    ("project_slug", "../escape", "not a safe folder name"),
+    ("project_slug", "/tmp/abs", "not a safe folder name"),
+    ("project_slug", "has space", "not a safe folder name"),
+    ("author_email", "ada.example.org", "not an email address"),
+    ("author_email", "ada@localhost", "not an email address"),
+    ("python_version", "3.8", "not supported"),
+    ("python_version", "three", "not supported"),
+    ("wandb_project", "my/project", "not a valid W&B name"),
+    ("wandb_entity", "my team", "not a valid W&B name"),
+]
+
+
+def files_under(folder: Path) -> set[Path]:
+    return set(folder.rglob("*")) if folder.exists() else set()
+
+
+@pytest.mark.parametrize(("key", "value", "rule"), BAD_ANSWERS, ids=lambda v: repr(v))
+def test_bad_answer_is_refused_with_one_line_and_nothing_on_disk(
+    baker: Baker, key: str, value: str, rule: str
+):
+    # A slug like '../escape' points outside the output folder: watch its parent as well.
+    work = baker.out.parent
+    before = files_under(work)
+    result = baker.run(**{key: value})
+
+    assert result.returncode != 0
+    # One line for the bad answer (answers derived from it, like the package name from the
+    # slug, may add their own).
+    errors = [line for line in result.stderr.splitlines() if line.startswith(f"ERROR: {key} {value!r} ")]
+    assert len(errors) == 1, result.stderr
+    assert rule in errors[0]
+    assert "Traceback" not in result.stderr
+    assert files_under(work) - before <= {baker.out}  # at most the empty output folder
+    assert not files_under(baker.out)
+    assert not Path("/tmp/abs").exists()
+
+
+def test_several_bad_answers_are_all_reported_at_once(baker: Baker):
+    result = baker.run(package_name="torch", author_email="nope", python_version="2.7")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
+    assert result.returncode != 0
+    assert len(errors) == 3
+    assert not files_under(baker.out)
+
+
+def test_good_unusual_answers_are_accepted(baker: Baker):
+    project = baker.bake(project_slug="Seed.Models_2", wandb_entity="")
+    assert project.name == "Seed.Models_2"
+    assert (project / "src" / "seed_models_2").is_dir()  # derived from the slug
