@@ -1,9 +1,11 @@
 """Bad answers are refused before anything is written, with one clear line each."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import Baker
+from conftest import TEMPLATE, Baker
 
 BAD_ANSWERS = [
     ("package_name", "class", "Python keyword"),
@@ -64,3 +66,27 @@ def test_good_unusual_answers_are_accepted(baker: Baker):
     project = baker.bake(project_slug="Seed.Models_2", wandb_entity="")
     assert project.name == "Seed.Models_2"
     assert (project / "src" / "seed_models_2").is_dir()  # derived from the slug
+
+
+def run_pre_prompt(pretend_cookiecutter: str) -> subprocess.CompletedProcess:
+    """Run the pre-prompt hook as cookiecutter does, with the installed version faked."""
+    code = (
+        "import importlib.metadata, runpy, sys\n"
+        f"importlib.metadata.version = lambda name: {pretend_cookiecutter!r}\n"
+        "runpy.run_path(sys.argv[1], run_name='__main__')\n"
+    )
+    hook = TEMPLATE / "hooks" / "pre_prompt.py"
+    return subprocess.run([sys.executable, "-c", code, str(hook)], capture_output=True, text=True)
+
+
+def test_pre_prompt_hook_refuses_an_old_cookiecutter():
+    result = run_pre_prompt("2.4.1")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "cookiecutter 2.4.1 is too old" in result.stderr and "pip install -U" in result.stderr
+
+
+def test_pre_prompt_hook_accepts_this_environment():
+    result = run_pre_prompt("2.6.0")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""

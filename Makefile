@@ -1,0 +1,32 @@
+# The two commands of the README. Both install what they need into .venv first.
+#   make demo   generate the default project into build/demo and train it
+#   make test   run every test of the template (bakes, hooks, generated projects)
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEMO := build/demo
+DEMO_PROJECT := $(DEMO)/lightning-project
+
+.PHONY: demo test install clean
+
+$(VENV)/installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/installed
+
+# -f regenerates the template's files but keeps what earlier demo runs wrote (runs/, wandb/).
+demo: install
+	$(PY) -m cookiecutter --no-input -f -o $(DEMO) .
+	$(PY) -m pip install --quiet --no-build-isolation -e "$(DEMO_PROJECT)[dev]"
+	cd $(DEMO_PROJECT) && $(CURDIR)/$(PY) train.py fit
+
+test: install
+	$(PY) -m ruff check tests template/hooks/pre_prompt.py
+	$(PY) -m ruff format --check tests template/hooks/pre_prompt.py
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) $(DEMO)

@@ -1,0 +1,76 @@
+"""Baked projects install, pass their own test suite, and train the default experiment."""
+
+import os
+import re
+import subprocess
+import sys
+from itertools import cycle
+from pathlib import Path
+
+import pytest
+from conftest import Baker, install, template_choices
+
+SUPPORTED_PYTHON = ["3.10", "3.11", "3.12", "3.13"]  # what the pre-generation hook accepts
+
+
+def variants() -> list[dict]:
+    """Few bakes that together take every value of every choice and boolean once or more,
+    and every supported python_version."""
+    choices = {**template_choices(), "python_version": SUPPORTED_PYTHON}
+    count = max(len(values) for values in choices.values())
+    columns = {key: cycle(values) for key, values in choices.items()}
+    return [
+        {"project_name": f"Variant {i}", **{key: next(values) for key, values in columns.items()}}
+        for i in range(count)
+    ]
+
+
+def offline_env() -> dict[str, str]:
+    """The environment of a user with no network and no W&B account."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("WANDB_")}
+    return {**env, "WANDB_API_KEY": "", "NETRC": os.devnull, "COLUMNS": "200"}
+
+
+@pytest.mark.parametrize("answers", variants(), ids=lambda a: a["project_name"])
+def test_baked_project_installs_and_passes_its_own_tests(baker: Baker, answers: dict):
+    project = baker.bake(**answers)
+    install(project)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=offline_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    assert re.search(r"\d+ passed", result.stdout)
+
+
+def test_default_experiment_trains_offline_to_95_percent(tmp_path: Path):
+    """`python train.py fit` with no arguments: the seed CNN on digits, W&B offline."""
+    project = Baker(tmp_path).bake()
+    install(project)
+
+    def train(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "train.py", *args],
+            cwd=project,
+            env=offline_env(),
+            stdin=subprocess.DEVNULL,  # nothing may prompt
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+        return result.stdout + result.stderr
+
+    fit_output = train("fit")
+    checkpoints = project / "runs" / "digits_cnn" / "checkpoints"
+    assert (checkpoints / "best.ckpt").is_file() and (checkpoints / "last.ckpt").is_file()
+    (run_dir,) = (project / "wandb").glob("offline-run-*")
+    assert list(run_dir.glob("run-*.wandb"))
+    assert f"wandb sync wandb/{run_dir.name}" in fit_output
+
+    validate_output = train("validate", f"--ckpt_path={checkpoints / 'best.ckpt'}")
+    accuracy = float(re.search(r"val/acc\W+([0-9.]+)", validate_output).group(1))
+    assert accuracy >= 0.95
