@@ -8,7 +8,6 @@ import pytest
 import wandb
 
 PROJECT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIGS = runpy.run_path(str(PROJECT / "train.py"))["DEFAULT_CONFIGS"]
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +18,12 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
     return tmp_path
+
+
+@pytest.fixture
+def default_configs() -> list[Path]:
+    """The config files `train.py` reads before any `--config`."""
+    return runpy.run_path(str(PROJECT / "train.py"))["DEFAULT_CONFIGS"]
 
 
 @pytest.fixture

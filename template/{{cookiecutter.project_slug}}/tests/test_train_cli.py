@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import DEFAULT_CONFIGS
 
 from {{ cookiecutter.package_name }}.cli import main
 
@@ -61,9 +60,9 @@ def test_printed_config_feeds_back_into_fit(train, workdir: Path, capsys: pytest
     assert (workdir / "runs" / "printed" / "checkpoints" / "last.ckpt").is_file()
 
 
-def test_predict_gives_a_class_and_probabilities_for_every_test_image(train, workdir: Path):
+def test_predict_gives_a_class_and_probabilities_for_every_test_image(train, workdir: Path, default_configs):
     train("fit", *SHORT, "--trainer.logger=false")
-    cli = main(["--trainer.logger=false"], DEFAULT_CONFIGS, run=False)
+    cli = main(["--trainer.logger=false"], default_configs, run=False)
     ckpt = workdir / "runs" / "digits_cnn" / "checkpoints" / "best.ckpt"
     batches = cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt)
 

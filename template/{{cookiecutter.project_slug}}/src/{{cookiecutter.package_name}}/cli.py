@@ -63,8 +63,7 @@ class CLI(LightningCLI):
             config.trainer.default_root_dir = str(RUNS_DIR / experiment)
         if config.checkpoint.dirpath is None:
             config.checkpoint.dirpath = str(Path(config.trainer.default_root_dir, "checkpoints"))
-        if "WandbLogger" in str(config.trainer.logger):
-            resolve_wandb_mode()
+        resolve_wandb_mode()  # before the logger exists, so W&B never asks for a login
 
     def after_fit(self) -> None:
         checkpoint = self.trainer.checkpoint_callback
