@@ -118,3 +118,18 @@ def test_existing_target_folder_is_refused_and_left_untouched(baker: Baker):
     assert "already exists" in result.stdout + result.stderr
     assert [p.name for p in target.iterdir()] == ["notes.txt"]
     assert (target / "notes.txt").read_text() == "my work"
+
+
+def test_generated_gitignore_ignores_runs_and_data_but_no_generated_file(baker: Baker):
+    project = baker.bake()
+    for folder in ("data", "runs", "wandb"):
+        (project / folder).mkdir()
+        (project / folder / "x.bin").write_text("x")
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=True).stdout
+
+    git("init", "-q")
+    ignored = git("status", "--porcelain", "--ignored", "--untracked-files=all").splitlines()
+    ignored = {line[3:] for line in ignored if line.startswith("!! ")}
+    assert ignored == {"data/x.bin", "runs/x.bin", "wandb/x.bin"}
