@@ -10,6 +10,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "template"
 DEFAULT_SLUG = "lightning-project"
+SUPPORTED_PYTHON = ["3.10", "3.11", "3.12", "3.13"]  # what the pre-generation hook accepts
 
 
 def template_choices() -> dict[str, list]:

@@ -6,13 +6,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DEFAULT_SLUG, Baker, template_choices
+from conftest import DEFAULT_SLUG, SUPPORTED_PYTHON, Baker, template_choices
 
 UNRENDERED = re.compile(r"{{|{%|cookiecutter\.")
 
 
 def every_choice() -> list[tuple[str, object]]:
-    return [(key, value) for key, values in template_choices().items() for value in values]
+    choices = {**template_choices(), "python_version": SUPPORTED_PYTHON}
+    return [(key, value) for key, values in choices.items() for value in values]
 
 
 def test_defaults_bake_the_documented_layout(baker: Baker):
