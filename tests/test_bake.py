@@ -54,9 +54,12 @@ def test_every_choice_bakes_fully_rendered_lint_clean_files(baker: Baker, key: s
     assert_rendered_and_lint_clean(baker.bake(**{key: value}))
 
 
-@pytest.mark.parametrize("package_name", ["a_first", "zz_last"])
-def test_import_order_stays_lint_clean_whatever_the_package_name(baker: Baker, package_name: str):
-    """Import sorting depends on the package name: try names that sort first and last."""
+@pytest.mark.parametrize(
+    "package_name", ["a_first", "zz_last", "a_package_name_much_longer_than_most_people_use"]
+)
+def test_imports_stay_lint_clean_whatever_the_package_name(baker: Baker, package_name: str):
+    """Import sorting and line lengths depend on the package name: try names that sort first
+    and last, and a long one."""
     assert_rendered_and_lint_clean(baker.bake(package_name=package_name))
 
 

@@ -1,13 +1,25 @@
+from pathlib import Path
+
+import pytest
 import torch
 
-from {{ cookiecutter.package_name }}.data import DigitsDataModule
+from {{ cookiecutter.package_name }}.data import (
+    CropYieldsDataModule,
+    DigitsDataModule,
+    FashionMNISTDataModule,
+    MNISTDataModule,
+    TeacherDataModule,
+)
+from {{ cookiecutter.package_name }}.data.mnist import (
+    RAW_FILES,
+    MissingDataError,
+)
 
 
 def test_digits_are_split_resized_and_standardised():
     dm = DigitsDataModule(batch_size=32)
     dm.setup("fit")
     sizes = {name: len(split) for name, split in dm.splits.items()}
-    assert sum(sizes.values()) == 1797
     assert sizes == {"train": 1257, "val": 270, "test": 270}
 
     train_images = dm.splits["train"].tensors[0]
@@ -15,7 +27,7 @@ def test_digits_are_split_resized_and_standardised():
     assert abs(train_images.std().item() - 1) < 1e-4
 
     x, y = next(iter(dm.train_dataloader()))
-    assert x.shape == (32, *dm.dims) == (32, 1, 28, 28)
+    assert x.shape == (32, *dm.input_shape) == (32, 1, 28, 28)
     assert x.dtype == torch.float32  # what MPS and mixed precision expect
     assert y.dtype == torch.long and set(y.tolist()) <= set(range(10))
 
@@ -30,8 +42,68 @@ def test_split_depends_only_on_the_seed():
     assert not torch.equal(test_labels(0), test_labels(1))
 
 
-def test_image_size_8_keeps_the_original_pixels():
-    dm = DigitsDataModule(image_size=8)
+def test_sizes_are_known_before_any_data_is_loaded():
+    digits = DigitsDataModule(image_size=8)
+    assert (digits.input_shape, digits.num_classes, digits.in_channels, digits.in_features) == (
+        (1, 8, 8),
+        10,
+        1,
+        64,
+    )
+    teacher = TeacherDataModule(in_features=20, out_features=40)
+    assert (teacher.in_features, teacher.out_features, teacher.target_shape) == (20, 40, (40,))
+    assert not digits.splits and not teacher.splits
+
+
+@pytest.mark.parametrize("module", [MNISTDataModule, FashionMNISTDataModule])
+def test_mnist_style_files_load_through_torchvision(module, mnist_dir: Path):
+    dm = module(data_dir=str(mnist_dir), download=False, batch_size=16, val_fraction=0.25)
+    dm.prepare_data()
     dm.setup("fit")
-    assert dm.dims == (1, 8, 8)
-    assert dm.splits["val"].tensors[0].shape[1:] == (1, 8, 8)
+    assert {name: len(split) for name, split in dm.splits.items()} == {"train": 90, "val": 30, "test": 40}
+    x, y = next(iter(dm.train_dataloader()))
+    assert x.shape == (16, 1, 28, 28) and x.dtype == torch.float32
+    assert y.dtype == torch.long
+    assert abs(dm.splits["train"].tensors[0].mean().item()) < 1e-4
+
+
+def test_missing_mnist_files_name_the_folder_and_the_files(tmp_path: Path):
+    dm = MNISTDataModule(data_dir=str(tmp_path / "nowhere"), download=False)
+    with pytest.raises(MissingDataError) as error:
+        dm.prepare_data()
+    message = str(error.value)
+    assert str(tmp_path / "nowhere" / "MNIST" / "raw") in message
+    assert all(name in message for name in RAW_FILES)
+    assert "\n" not in message
+
+
+def test_crop_yields_are_the_tutorials_table_with_standardised_features():
+    dm = CropYieldsDataModule()
+    dm.setup("fit")
+    assert {name: len(split) for name, split in dm.splits.items()} == {"train": 9, "val": 3, "test": 3}
+    x_train, y_train = dm.splits["train"].tensors
+    torch.testing.assert_close(x_train.mean(dim=0), torch.zeros(3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(x_train.std(dim=0), torch.ones(3), atol=1e-5, rtol=0)
+    all_targets = torch.cat([split.tensors[1] for split in dm.splits.values()])
+    assert sorted(all_targets[:, 0].tolist())[:3] == [20.0, 21.0, 22.0]  # apples, unscaled
+
+
+def test_crop_yields_read_any_csv_with_the_same_columns(tmp_path: Path):
+    csv = tmp_path / "yields.csv"
+    rows = [
+        f"{t},{r},{h},{t + r},{h}" for t, r, h in zip(range(10), range(10, 20), range(20, 30), strict=True)
+    ]
+    csv.write_text("temperature,rainfall,humidity,apples,oranges\n" + "\n".join(rows) + "\n")
+    dm = CropYieldsDataModule(csv_path=str(csv), val_fraction=0.2, test_fraction=0.2)
+    dm.setup("fit")
+    assert sum(len(split) for split in dm.splits.values()) == 10
+
+
+def test_teacher_targets_are_learnable_not_noise():
+    """The best possible predictor (the teacher itself) leaves only the noise: MSE = noise_std**2."""
+    dm = TeacherDataModule(in_features=20, out_features=40, num_samples=2048, noise_std=0.1)
+    dm.setup("fit")
+    x, y = dm.splits["train"].tensors
+    solution = torch.linalg.lstsq(x, y).solution
+    assert torch.mean((x @ solution - y) ** 2).item() < 0.011
+    assert torch.mean(y**2).item() > 0.5  # while the targets themselves vary a lot

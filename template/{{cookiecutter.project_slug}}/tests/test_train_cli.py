@@ -1,5 +1,6 @@
 """`python train.py ...` end to end: real LightningCLI runs, W&B offline, files on disk."""
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,31 @@ import yaml
 from {{ cookiecutter.package_name }}.cli import main
 
 SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=3", "--trainer.limit_val_batches=2"]
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+EXPERIMENTS = sorted(path.stem for path in CONFIGS.glob("*.yaml") if path.stem != "trainer")
+
+
+def test_every_experiment_config_is_tested():
+    assert EXPERIMENTS == [
+        "crop_yields_linear",
+        "deep_linear",
+        "digits_cnn",
+        "fashion_mnist_cnn",
+        "mnist_cnn",
+        "random_mlp",
+    ]
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_runs_one_batch_of_each_stage(
+    train, workdir: Path, mnist_dir: Path, experiment: str
+):
+    data_args = [f"--data.data_dir={mnist_dir}", "--data.download=false"] if "mnist" in experiment else []
+    config = ["--config", str(CONFIGS / f"{experiment}.yaml"), *data_args]
+    train("fit", *config, "--trainer.fast_dev_run=true")
+    last = workdir / "runs" / experiment / "checkpoints" / "last.ckpt"
+    assert last.is_file()
+    train("test", *config, "--trainer.fast_dev_run=true", f"--ckpt_path={last}")
 
 
 def test_fit_writes_checkpoints_config_and_an_offline_wandb_run(train, workdir: Path):
@@ -60,8 +86,11 @@ def test_printed_config_feeds_back_into_fit(train, workdir: Path, capsys: pytest
     assert (workdir / "runs" / "printed" / "checkpoints" / "last.ckpt").is_file()
 
 
-def test_predict_gives_a_class_and_probabilities_for_every_test_image(train, workdir: Path, default_configs):
+def test_predict_gives_a_class_and_probabilities_for_every_test_image(
+    train, workdir, default_configs, monkeypatch
+):
     train("fit", *SHORT, "--trainer.logger=false")
+    monkeypatch.setattr(sys, "argv", ["train.py"])  # the arguments come from `main(args)` here
     cli = main(["--trainer.logger=false"], default_configs, run=False)
     ckpt = workdir / "runs" / "digits_cnn" / "checkpoints" / "best.ckpt"
     batches = cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt)
@@ -71,3 +100,35 @@ def test_predict_gives_a_class_and_probabilities_for_every_test_image(train, wor
     assert len(classes) == len(cli.datamodule.splits["test"]) == 270
     assert probabilities.shape == (270, 10)
     assert torch.equal(classes, probabilities.argmax(dim=1))
+
+
+def test_networks_and_data_combine_by_short_name_with_sizes_from_the_data(train, workdir: Path):
+    """TwoLayerNet was written for 1000 random features; on digits it gets 784 inputs, 10 outputs."""
+    train("fit", "--model.net=TwoLayerNet", "--data=DigitsDataModule", "--data.image_size=28", *SHORT)
+    (saved,) = (workdir / "runs" / "digits_cnn" / "configs").glob("*-fit.yaml")
+    net = yaml.safe_load(saved.read_text())["model"]["init_args"]["net"]
+    assert net["class_path"].endswith("TwoLayerNet")
+    assert (net["init_args"]["in_features"], net["init_args"]["out_features"]) == (784, 10)
+
+
+def test_regression_experiment_from_classification_default_by_name(train, workdir: Path):
+    train(
+        "fit",
+        "--model=RegressionTask",
+        "--model.net=MyNetwork",
+        "--data=TeacherDataModule",
+        "--data.in_features=20",
+        "--data.out_features=40",
+        *SHORT,
+    )
+    assert (workdir / "runs" / "digits_cnn" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_incompatible_pair_stops_before_training_with_one_message(train, workdir: Path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train("fit", "--data=CropYieldsDataModule")  # the default CNN classifier on crop yields
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "ClassificationTask needs class labels, but CropYieldsDataModule has numeric targets" in err
+    assert "Traceback" not in err
+    assert not (workdir / "runs").exists() and not (workdir / "wandb").exists()

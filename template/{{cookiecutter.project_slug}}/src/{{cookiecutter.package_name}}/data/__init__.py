@@ -1,5 +1,19 @@
-"""LightningDataModules: each owns one dataset's download, splits and DataLoaders."""
+"""LightningDataModules: each owns one dataset's download, splits and DataLoaders.
 
-from {{ cookiecutter.package_name }}.data.digits import DigitsDataModule
+Every one keeps its splits in memory (see `base.py`) and says which sizes it gives a network:
+`num_classes` and image `in_channels` for classification, `in_features` / `out_features` for
+vectors. The command line passes these to the network, so one network trains on several datasets.
+"""
 
-__all__ = ["DigitsDataModule"]
+from .crop_yields import CropYieldsDataModule
+from .digits import DigitsDataModule
+from .mnist import FashionMNISTDataModule, MNISTDataModule
+from .synthetic import TeacherDataModule
+
+__all__ = [
+    "CropYieldsDataModule",
+    "DigitsDataModule",
+    "FashionMNISTDataModule",
+    "MNISTDataModule",
+    "TeacherDataModule",
+]

@@ -2,19 +2,18 @@
 
 import torch
 import torch.nn.functional as F
-from lightning.pytorch import LightningDataModule
 from sklearn.datasets import load_digits
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
+
+from .base import ClassificationDataModule, split_indices, standardize
 
 
-class DigitsDataModule(LightningDataModule):
+class DigitsDataModule(ClassificationDataModule):
     """1,797 scanned digits of 8x8 pixels in 10 classes, split into train / val / test.
 
     The images are resized once to `image_size` x `image_size` (28 by default) so that networks
-    written for MNIST, like the tutorial's CNN, run on them unchanged. Pixels are standardised
-    with the mean and std of the training split only, then every split is kept in memory as a
-    tensor: the dataset is 5 MB, and building batches from memory keeps the GPU (or CPU) busy.
-    The split is drawn from `seed`, so it is the same in every run and every process.
+    written for MNIST, like the tutorial's CNN, run on them unchanged, and standardised with the
+    training split's mean and std. The split is drawn from `seed`.
     """
 
     num_classes = 10
@@ -28,55 +27,23 @@ class DigitsDataModule(LightningDataModule):
         num_workers: int = 0,
         seed: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, num_workers, seed)
         self.save_hyperparameters()
-        self.splits: dict[str, TensorDataset] = {}
-
-    @property
-    def dims(self) -> tuple[int, int, int]:
-        """Shape of one image: channels, height, width."""
-        return (1, self.hparams.image_size, self.hparams.image_size)
+        self.input_shape = (1, image_size, image_size)
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
         digits = load_digits()
         images = torch.from_numpy(digits.images).float().unsqueeze(1)  # N x 1 x 8 x 8, values 0..16
-        if self.hparams.image_size != images.shape[-1]:
-            images = F.interpolate(images, size=self.hparams.image_size, mode="bilinear", align_corners=False)
+        if self.input_shape[1:] != images.shape[2:]:
+            images = F.interpolate(images, size=self.input_shape[1:], mode="bilinear", align_corners=False)
         labels = torch.from_numpy(digits.target).long()
 
-        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(self.hparams.seed))
-        n_val = round(len(order) * self.hparams.val_fraction)
-        n_test = round(len(order) * self.hparams.test_fraction)
-        indices = {
-            "test": order[:n_test],
-            "val": order[n_test : n_test + n_val],
-            "train": order[n_test + n_val :],
-        }
-        train_images = images[indices["train"]]
-        mean, std = train_images.mean(), train_images.std()
+        hp = self.hparams
+        indices = split_indices(len(labels), hp.val_fraction, hp.test_fraction, self.generator())
+        splits = ("train", "val", "test")
+        scaled = standardize(*(images[indices[split]] for split in splits))
         self.splits = {
-            name: TensorDataset((images[idx] - mean) / std, labels[idx]) for name, idx in indices.items()
+            split: TensorDataset(x, labels[indices[split]]) for split, x in zip(splits, scaled, strict=True)
         }
-
-    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
-        return DataLoader(
-            self.splits[split],
-            batch_size=self.hparams.batch_size,
-            shuffle=shuffle,
-            num_workers=self.hparams.num_workers,
-            persistent_workers=self.hparams.num_workers > 0,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test")
-
-    def predict_dataloader(self) -> DataLoader:
-        return self._loader("test")

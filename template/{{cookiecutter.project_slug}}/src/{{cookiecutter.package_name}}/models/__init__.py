@@ -1,8 +1,12 @@
 """The networks: plain `nn.Module`s written as the tutorials write them.
 
-They know nothing about training; a task in `tasks/` trains any of them.
+They know nothing about training; a task in `tasks/` trains any of them. Their sizes are
+constructor arguments, which the command line fills from the data (see `cli.py`).
 """
 
-from {{ cookiecutter.package_name }}.models.cnn import Net
+from .cnn import Net
+from .linear_regression import LinearRegression
+from .my_network import MyNetwork
+from .two_layer_net import TwoLayerNet
 
-__all__ = ["Net"]
+__all__ = ["LinearRegression", "MyNetwork", "Net", "TwoLayerNet"]

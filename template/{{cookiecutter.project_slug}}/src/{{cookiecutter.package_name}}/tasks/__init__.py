@@ -1,10 +1,11 @@
 """Tasks: LightningModules that hold the training logic and receive a network to train.
 
-The tutorial's loop (`net.train()`, `optimizer.zero_grad()`, `loss.backward()`,
-`optimizer.step()`, `net.eval()` for evaluation) is what Lightning runs around a task's
-`training_step` and `validation_step`; a task only says how to compute the loss and metrics.
+`base.Task` holds the steps, logging, metrics and optimizer once; a task says only what its
+loss, predictions and data requirements are.
 """
 
-from {{ cookiecutter.package_name }}.tasks.classification import ClassificationTask
+from .base import IncompatibleDataError, Task
+from .classification import ClassificationTask
+from .regression import RegressionTask
 
-__all__ = ["ClassificationTask"]
+__all__ = ["ClassificationTask", "IncompatibleDataError", "RegressionTask", "Task"]

@@ -1,0 +1,88 @@
+"""MNIST and Fashion-MNIST through torchvision's own dataset classes, served from memory."""
+
+from pathlib import Path
+
+from torch.utils.data import TensorDataset
+from torchvision.datasets import MNIST, FashionMNIST
+
+from .base import ClassificationDataModule, split_indices, standardize
+
+RAW_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+class MissingDataError(RuntimeError):
+    """Dataset files are not on disk and could not be downloaded."""
+
+
+class MNISTDataModule(ClassificationDataModule):
+    """70,000 handwritten digits of 28x28 pixels: 60,000 to train (minus a validation part), 10,000 to test.
+
+    torchvision's `MNIST` class reads (and, with `download=True`, fetches) the four IDX files in
+    `<data_dir>/MNIST/raw/`. Its images are then converted to one float tensor, standardised with
+    the training split's statistics and kept in memory, instead of decoding a PIL image for every
+    sample in every epoch. The validation split is drawn from the training set with `seed`.
+    """
+
+    dataset_class = MNIST
+    num_classes = 10
+
+    def __init__(
+        self,
+        data_dir: str = "data",
+        download: bool = True,
+        batch_size: int = 64,
+        val_fraction: float = 1 / 12,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(batch_size, num_workers, seed)
+        self.save_hyperparameters()
+        self.input_shape = (1, 28, 28)
+
+    @property
+    def raw_folder(self) -> Path:
+        return Path(self.hparams.data_dir, self.dataset_class.__name__, "raw")
+
+    def _dataset(self, train: bool, download: bool = False):
+        try:
+            return self.dataset_class(self.hparams.data_dir, train=train, download=download)
+        except RuntimeError as error:  # torchvision: "Dataset not found" or a failed download
+            reason = str(error).splitlines()[0]
+            name = self.dataset_class.__name__
+            raise MissingDataError(
+                f"{name} is not in {self.raw_folder} and could not be downloaded ({reason}). "
+                f"Put the four uncompressed files {', '.join(RAW_FILES)} there, or set "
+                f"--data.data_dir to the folder that holds {name}/raw/."
+            ) from None
+
+    def prepare_data(self) -> None:
+        """Download once (Lightning calls this on one process only)."""
+        self._dataset(train=True, download=self.hparams.download)
+        self._dataset(train=False, download=self.hparams.download)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        train, test = self._dataset(train=True), self._dataset(train=False)
+        indices = split_indices(len(train.targets), self.hparams.val_fraction, 0.0, self.generator())
+        images = train.data.unsqueeze(1).float() / 255  # N x 1 x 28 x 28 in [0, 1]
+        x_train, x_val, x_test = standardize(
+            images[indices["train"]], images[indices["val"]], test.data.unsqueeze(1).float() / 255
+        )
+        self.splits = {
+            "train": TensorDataset(x_train, train.targets[indices["train"]]),
+            "val": TensorDataset(x_val, train.targets[indices["val"]]),
+            "test": TensorDataset(x_test, test.targets),
+        }
+
+
+class FashionMNISTDataModule(MNISTDataModule):
+    """Zalando's Fashion-MNIST: MNIST's format and sizes with 10 kinds of clothing instead of digits,
+    read from `<data_dir>/FashionMNIST/raw/`."""
+
+    dataset_class = FashionMNIST

@@ -1,0 +1,83 @@
+"""The training logic every task shares, written once."""
+
+import torch
+from lightning.pytorch import LightningDataModule, LightningModule
+from lightning.pytorch.cli import OptimizerCallable
+from torch import nn
+from torchmetrics import MetricCollection
+
+
+class IncompatibleDataError(ValueError):
+    """A task and its network cannot train on the chosen data."""
+
+
+class Task(LightningModule):
+    """One step for training, validation and testing; a subclass says what the loss is.
+
+    Lightning runs the tutorial's loop around `training_step`: `model.train()`,
+    `optimizer.zero_grad()`, `loss.backward()`, `optimizer.step()`, then `model.eval()` and
+    `torch.no_grad()` for validation. It also moves the network and every batch to the device.
+
+    Args:
+        net: the network to train; any `nn.Module` (set in the config with `class_path`).
+        optimizer: builds the optimizer from the parameters, e.g. `torch.optim.Adam`.
+        metrics: what to measure besides the loss; cloned once per stage.
+    """
+
+    def __init__(self, net: nn.Module, optimizer: OptimizerCallable, metrics: MetricCollection) -> None:
+        super().__init__()
+        # Through the CLI, `net` and `optimizer` are saved as their config (class_path and
+        # init_args): plain values, so a checkpoint alone can rebuild the model.
+        self.save_hyperparameters(ignore=["metrics"])
+        self.net = net
+        self.optimizer = optimizer
+        # One metric object per stage, so training batches never leak into validation scores.
+        self.train_metrics = metrics.clone(prefix="train/")
+        self.val_metrics = metrics.clone(prefix="val/")
+        self.test_metrics = metrics.clone(prefix="test/")
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def check_data(self, datamodule: LightningDataModule) -> None:
+        """Raise `IncompatibleDataError` if this task cannot train on `datamodule`."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        x, y = batch
+        outputs = self(x)
+        loss = self.loss(outputs, y)
+        metrics = getattr(self, f"{stage}_metrics")
+        metrics.update(outputs, y)
+        # Metric objects are logged as objects: Lightning computes them once per epoch over
+        # every batch (and every process), instead of averaging per-batch scores.
+        self.log(f"{stage}/loss", loss, prog_bar=True, on_step=stage == "train", on_epoch=True)
+        self.log_dict(metrics, prog_bar=stage != "train", on_step=False, on_epoch=True)
+        return loss
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return self.optimizer(self.parameters())
+
+    def _try_forward(self, datamodule: LightningDataModule) -> torch.Size:
+        """Output shape of the network on a batch of two inputs shaped like the data's."""
+        name = f"{type(self.net).__name__} (in {type(self).__name__})"
+        x = torch.zeros(2, *datamodule.input_shape)
+        try:
+            with torch.no_grad():
+                return self.net(x).shape
+        except RuntimeError as error:
+            raise IncompatibleDataError(
+                f"{name} cannot take the inputs of {type(datamodule).__name__}, shaped "
+                f"{tuple(datamodule.input_shape)}: {error}. Choose a network for such inputs."
+            ) from None

@@ -1,0 +1,52 @@
+"""Regression: mean squared error, predicted values."""
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch import LightningDataModule
+from lightning.pytorch.cli import OptimizerCallable
+from torch import nn
+from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
+
+from .base import IncompatibleDataError, Task
+
+
+class RegressionTask(Task):
+    """Train a network to predict numbers, with the mean squared error as the loss.
+
+    `loss_reduction="sum"` sums the squared errors over the batch instead of averaging them, as
+    seed 001 does with `MSELoss(size_average=False)`; the gradient is then batch-size times
+    larger, so the learning rate must be smaller. The reported `mse` metric is always the mean.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        loss_reduction: Literal["mean", "sum"] = "mean",
+        optimizer: OptimizerCallable = torch.optim.Adam,
+    ):
+        super().__init__(
+            net, optimizer, MetricCollection({"mse": MeanSquaredError(), "mae": MeanAbsoluteError()})
+        )
+        self.loss_reduction = loss_reduction
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(outputs, targets, reduction=self.loss_reduction)
+
+    def predict_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> dict[str, torch.Tensor]:
+        return {"prediction": self(batch[0])}
+
+    def check_data(self, datamodule: LightningDataModule) -> None:
+        data = type(datamodule).__name__
+        if hasattr(datamodule, "num_classes"):
+            raise IncompatibleDataError(
+                f"{type(self).__name__} predicts numbers, but {data} has class labels: "
+                "use --model=ClassificationTask (or a config for that data)."
+            )
+        shape = self._try_forward(datamodule)
+        if tuple(shape[1:]) != tuple(datamodule.target_shape):
+            raise IncompatibleDataError(
+                f"{type(self.net).__name__} gives outputs shaped {tuple(shape[1:])} but {data} has "
+                f"targets shaped {tuple(datamodule.target_shape)}."
+            )
