@@ -132,3 +132,17 @@ def test_incompatible_pair_stops_before_training_with_one_message(train, workdir
     assert "ClassificationTask needs class labels, but CropYieldsDataModule has numeric targets" in err
     assert "Traceback" not in err
     assert not (workdir / "runs").exists() and not (workdir / "wandb").exists()
+
+
+def test_missing_mnist_offline_is_one_clear_error(train, workdir: Path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train("fit", "--config", str(CONFIGS / "mnist_cnn.yaml"), "--data.data_dir=empty", "--data.download=false")
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "MNIST is not in empty/MNIST/raw" in err and "train-images-idx3-ubyte" in err
+    assert "Traceback" not in err
+
+
+def test_data_workers_serve_the_same_training(train, workdir: Path):
+    train("fit", *SHORT, "--data.num_workers=2", "--trainer.logger=false")
+    assert (workdir / "runs" / "digits_cnn" / "checkpoints" / "last.ckpt").is_file()
