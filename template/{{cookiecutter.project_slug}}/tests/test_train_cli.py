@@ -135,8 +135,9 @@ def test_incompatible_pair_stops_before_training_with_one_message(train, workdir
 
 
 def test_missing_mnist_offline_is_one_clear_error(train, workdir: Path, capsys):
+    config = ["--config", str(CONFIGS / "mnist_cnn.yaml")]
     with pytest.raises(SystemExit) as exit_info:
-        train("fit", "--config", str(CONFIGS / "mnist_cnn.yaml"), "--data.data_dir=empty", "--data.download=false")
+        train("fit", *config, "--data.data_dir=empty", "--data.download=false")
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "MNIST is not in empty/MNIST/raw" in err and "train-images-idx3-ubyte" in err

@@ -7,47 +7,20 @@ in `configs/`.
 
 import importlib
 import inspect
-import itertools
 import sys
-import time
 from pathlib import Path
 
-import yaml
 from jsonargparse import Namespace
-from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI, SaveConfigCallback
+from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import WandbLogger
-from lightning.pytorch.trainer.states import TrainerFn
 
 from .data.mnist import MissingDataError
 from .tasks import IncompatibleDataError, Task
-from .tracking import resolve_wandb_mode
+from .tracking import SaveRunConfig, resolve_wandb_mode
 
 RUNS_DIR = Path("runs")
-
-
-class SaveRunConfig(SaveConfigCallback):
-    """Keep the resolved config of every run, never overwriting an earlier one.
-
-    It goes to `<experiment folder>/configs/<time>-<subcommand>.yaml` and into the logger's run
-    config (for W&B: the run's Config panel), so running `fit` twice, or `fit` then `test`,
-    keeps both.
-    """
-
-    def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        folder = Path(trainer.default_root_dir, "configs")
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        name = f"{stamp}-{TrainerFn(stage).value}"
-        path = folder / f"{name}.yaml"
-        for n in itertools.count(2):  # two runs in the same second: number the second
-            if not path.exists():
-                break
-            path = folder / f"{name}-{n}.yaml"
-        self.parser.save(self.config, path)
-        if trainer.logger is not None:
-            trainer.logger.log_hyperparams({"config": yaml.safe_load(self.parser.dump(self.config))})
 
 
 # Sizes the data determines. Where the task or its network has a constructor argument of one
