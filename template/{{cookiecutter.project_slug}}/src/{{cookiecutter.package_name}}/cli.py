@@ -82,6 +82,8 @@ class CLI(LightningCLI):
         return super().instantiate_trainer(**kwargs)
 
     def after_fit(self) -> None:
+        if not self.trainer.is_global_zero:  # under DDP, one process reports
+            return
         checkpoint = self.trainer.checkpoint_callback
         for kind, path in (("Best", checkpoint.best_model_path), ("Last", checkpoint.last_model_path)):
             if path:

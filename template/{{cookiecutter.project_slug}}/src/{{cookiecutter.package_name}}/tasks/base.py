@@ -51,10 +51,20 @@ class Task(LightningModule):
         loss = self.loss(outputs, y)
         metrics = getattr(self, f"{stage}_metrics")
         metrics.update(outputs, y)
+        # The training loss is logged per step, as the tutorials print it. Validation and test
+        # losses are averaged over the epoch and, under DDP, over all processes (sync_dist).
         # Metric objects are logged as objects: Lightning computes them once per epoch over
-        # every batch (and every process), instead of averaging per-batch scores.
-        self.log(f"{stage}/loss", loss, prog_bar=True, on_step=stage == "train", on_epoch=True)
-        self.log_dict(metrics, prog_bar=stage != "train", on_step=False, on_epoch=True)
+        # every batch of every process, instead of averaging per-batch scores.
+        training = stage == "train"
+        self.log(
+            f"{stage}/loss",
+            loss,
+            prog_bar=True,
+            on_step=training,
+            on_epoch=not training,
+            sync_dist=not training,
+        )
+        self.log_dict(metrics, prog_bar=not training, on_step=False, on_epoch=True)
         return loss
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:

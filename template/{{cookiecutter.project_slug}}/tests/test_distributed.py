@@ -1,0 +1,61 @@
+"""Several processes: DDP on two CPU processes (gloo), launched by Lightning as users launch it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from {{ cookiecutter.package_name }}.cli import main
+
+PROJECT = Path(__file__).resolve().parents[1]
+EPOCHS = ["--trainer.max_epochs=3", "--trainer.enable_progress_bar=false"]
+
+
+def validate(configs: list[Path], ckpt: Path) -> dict[str, float]:
+    """Validation metrics of a checkpoint in this (single) process."""
+    cli = main(["--trainer.logger=false", *EPOCHS], configs, run=False)
+    (metrics,) = cli.trainer.validate(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt, verbose=False)
+    return metrics
+
+
+def test_ddp_on_two_cpu_processes_trains_like_one(workdir: Path, default_configs, monkeypatch):
+    # Half the batch per process: two processes see 2 x 32 samples per step, one sees 64.
+    ddp = [
+        "--trainer.accelerator=cpu",
+        "--trainer.devices=2",
+        "--trainer.strategy=ddp",
+        "--data.batch_size=32",
+    ]
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "train.py"), "fit", *ddp, *EPOCHS],
+        cwd=workdir,
+        env={**os.environ, "WANDB_MODE": "offline"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    # Written once, by rank zero: one set of checkpoints, one saved config, one W&B run.
+    run_dir = workdir / "runs" / "digits_cnn"
+    assert sorted(path.name for path in (run_dir / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
+    assert len(list((run_dir / "configs").iterdir())) == 1
+    assert len(list((workdir / "wandb").glob("offline-run-*"))) == 1
+
+    # Validation under DDP covered the whole split and was synchronised across processes: the
+    # loss it recorded for the best checkpoint equals one process validating that checkpoint.
+    best = run_dir / "checkpoints" / "best.ckpt"
+    states = torch.load(best, map_location="cpu", weights_only=True)["callbacks"]
+    (recorded,) = [state["best_model_score"] for name, state in states.items() if "ModelCheckpoint" in name]
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    ddp_metrics = validate(default_configs, best)
+    assert ddp_metrics["val/loss"] == pytest.approx(recorded.item(), rel=1e-5)
+
+    # The same training in one process reaches the same accuracy, within run-to-run noise.
+    main(["fit", "--trainer.logger=false", "--trainer.default_root_dir=single", *EPOCHS], default_configs)
+    single_metrics = validate(default_configs, workdir / "single" / "checkpoints" / "best.ckpt")
+    assert ddp_metrics["val/acc"] >= 0.9
+    assert ddp_metrics["val/acc"] == pytest.approx(single_metrics["val/acc"], abs=0.05)
