@@ -20,11 +20,14 @@ class ClassificationTask(Task):
     """
 
     def __init__(
-        self, net: nn.Module, num_classes: int = 10, optimizer: OptimizerCallable = torch.optim.Adam
+        self,
+        net: nn.Module,
+        num_classes: int = 10,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        compile: bool = False,
     ):
-        super().__init__(
-            net, optimizer, MetricCollection({"acc": MulticlassAccuracy(num_classes=num_classes)})
-        )
+        metrics = MetricCollection({"acc": MulticlassAccuracy(num_classes=num_classes)})
+        super().__init__(net, optimizer, metrics, compile)
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(outputs, targets)

@@ -25,10 +25,10 @@ class RegressionTask(Task):
         net: nn.Module,
         loss_reduction: Literal["mean", "sum"] = "mean",
         optimizer: OptimizerCallable = torch.optim.Adam,
+        compile: bool = False,
     ):
-        super().__init__(
-            net, optimizer, MetricCollection({"mse": MeanSquaredError(), "mae": MeanAbsoluteError()})
-        )
+        metrics = MetricCollection({"mse": MeanSquaredError(), "mae": MeanAbsoluteError()})
+        super().__init__(net, optimizer, metrics, compile)
         self.loss_reduction = loss_reduction
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
