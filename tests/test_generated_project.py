@@ -47,31 +47,81 @@ def test_baked_project_installs_and_passes_its_own_tests(baker: Baker, answers: 
     assert re.search(r"\d+ passed", result.stdout)
 
 
-def test_default_experiment_trains_offline_to_95_percent(tmp_path: Path):
-    """`python train.py fit` with no arguments: the seed CNN on digits, W&B offline."""
-    project = Baker(tmp_path).bake()
+@pytest.fixture(scope="module")
+def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project `cookiecutter --no-input` makes, installed."""
+    project = Baker(tmp_path_factory.mktemp("default")).bake()
     install(project)
+    return project
 
-    def train(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "train.py", *args],
-            cwd=project,
-            env=offline_env(),
-            stdin=subprocess.DEVNULL,  # nothing may prompt
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-        return result.stdout + result.stderr
 
-    fit_output = train("fit")
-    checkpoints = project / "runs" / "digits_cnn" / "checkpoints"
+def run(project: Path, *command: str) -> str:
+    """Run a command in the project as a user without network or W&B account; return its output."""
+    result = subprocess.run(
+        command,
+        cwd=project,
+        env=offline_env(),
+        stdin=subprocess.DEVNULL,  # nothing may prompt
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    return result.stdout + result.stderr
+
+
+def test_default_experiment_trains_offline_to_95_percent(default_project: Path):
+    """`python train.py fit` with no arguments: the seed CNN on digits, W&B offline."""
+    fit_output = run(default_project, sys.executable, "train.py", "fit")
+    checkpoints = default_project / "runs" / "digits_cnn" / "checkpoints"
     assert (checkpoints / "best.ckpt").is_file() and (checkpoints / "last.ckpt").is_file()
-    (run_dir,) = (project / "wandb").glob("offline-run-*")
+    (run_dir,) = (default_project / "wandb").glob("offline-run-*")
     assert list(run_dir.glob("run-*.wandb"))
     assert f"wandb sync wandb/{run_dir.name}" in fit_output
 
-    validate_output = train("validate", f"--ckpt_path={checkpoints / 'best.ckpt'}")
+    validate_output = run(
+        default_project, sys.executable, "train.py", "validate", f"--ckpt_path={checkpoints / 'best.ckpt'}"
+    )
     accuracy = float(re.search(r"val/acc\W+([0-9.]+)", validate_output).group(1))
     assert accuracy >= 0.95
+
+
+SHORT_RUN = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=4", "--trainer.limit_val_batches=2"]
+
+
+def test_torchrun_launches_ddp_on_two_cpu_processes(default_project: Path):
+    """The torchrun recipe of the README (one machine here; --nnodes and --rdzv_endpoint for more)."""
+    root = "runs/torchrun"
+    run(
+        default_project,
+        *(sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"),
+        *("train.py", "fit", "--trainer.accelerator=cpu", "--trainer.devices=2", "--trainer.strategy=ddp"),
+        *SHORT_RUN,
+        f"--trainer.default_root_dir={root}",
+        "--trainer.logger=false",
+    )
+    assert sorted(p.name for p in (default_project / root / "checkpoints").iterdir()) == [
+        "best.ckpt",
+        "last.ckpt",
+    ]
+
+
+def test_compiled_network_trains_and_keeps_checkpoints_interchangeable(default_project: Path):
+    """`--model.compile=true` compiles the network's forward (a real torch.compile, C++ compiler
+    included); parameter names, and so checkpoints, are those of the uncompiled network."""
+    root = default_project / "runs" / "compiled"
+    run(
+        default_project,
+        *(sys.executable, "train.py", "fit", "--model.compile=true", "--trainer.logger=false"),
+        *SHORT_RUN,
+        f"--trainer.default_root_dir={root}",
+    )
+    import torch  # installed with the first baked project, not before
+
+    state = torch.load(root / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)[
+        "state_dict"
+    ]
+    assert set(state) == {
+        f"net.{name}"
+        for name in ("conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc.weight", "fc.bias")
+    }
