@@ -1,11 +1,13 @@
 """The SLURM script, with a stand-in `srun` that records what it would run."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from lightning.fabric.plugins.environments import SLURMEnvironment
 
@@ -75,8 +77,8 @@ def test_script_asks_for_the_requeue_signal():
     assert "#SBATCH --signal=SIGUSR1@90" in header and "#SBATCH --requeue" in header
 
 
-def test_lightning_runs_under_slurm_with_automatic_requeue(monkeypatch, default_configs):
-    """Inside a SLURM job, Lightning's SLURMEnvironment takes over ranks and requeueing."""
+def inside_a_slurm_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The variables SLURM sets for a one-task job."""
     for key, value in {
         "SLURM_NTASKS": "1",
         "SLURM_NTASKS_PER_NODE": "1",
@@ -88,6 +90,11 @@ def test_lightning_runs_under_slurm_with_automatic_requeue(monkeypatch, default_
         "SLURM_NODEID": "0",
     }.items():
         monkeypatch.setenv(key, value)
+
+
+def test_lightning_runs_under_slurm_with_automatic_requeue(monkeypatch, default_configs):
+    """Inside a SLURM job, Lightning's SLURMEnvironment takes over ranks and requeueing."""
+    inside_a_slurm_job(monkeypatch)
     monkeypatch.setattr(sys, "argv", ["train.py"])
     # What the script runs, on one CPU process.
     args = [
@@ -100,3 +107,18 @@ def test_lightning_runs_under_slurm_with_automatic_requeue(monkeypatch, default_
     environment = cli.trainer.strategy.cluster_environment
     assert isinstance(environment, SLURMEnvironment)
     assert environment.auto_requeue
+
+
+def test_requeued_job_resumes_from_the_hpc_checkpoint(train, workdir: Path, monkeypatch):
+    """Lightning saves `hpc_ckpt_<n>.ckpt` in the experiment folder when SLURM signals the time
+    limit; the requeued job, same command, continues from it instead of starting over."""
+    quiet = ["--trainer.limit_val_batches=2", "--trainer.logger=false"]
+    train("fit", "--trainer.max_epochs=1", "--trainer.limit_train_batches=3", *quiet)
+    run_dir = workdir / "runs" / "digits_cnn"
+    shutil.copy(run_dir / "checkpoints" / "last.ckpt", run_dir / "hpc_ckpt_1.ckpt")  # what the signal saves
+
+    inside_a_slurm_job(monkeypatch)
+    train("fit", "--trainer.max_epochs=2", "--trainer.limit_train_batches=5", *quiet)
+    last = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    # Resumed: the 3 steps of epoch 0, then 5 of epoch 1. Started over, it would be 5 + 5.
+    assert (last["epoch"], last["global_step"]) == (1, 8)
