@@ -22,7 +22,6 @@ from .tracking import SaveRunConfig, resolve_wandb_mode
 
 RUNS_DIR = Path("runs")
 
-
 # Sizes the data determines. Where the task or its network has a constructor argument of one
 # of these names, the command line sets it from the datamodule's attribute of the same name.
 DATA_SIZES = ("num_classes", "in_channels", "in_features", "out_features")
@@ -101,14 +100,14 @@ def main(args: ArgsType = None, default_config_files: list[Path] | None = None, 
     With `run=False` there is no subcommand: the CLI only builds the trainer, model and data.
     """
     defaults = {"default_config_files": [str(path) for path in default_config_files or []]}
+    # With subcommands, each subcommand's parser reads the default config files.
+    parser_kwargs = {sub: defaults for sub in ("fit", "validate", "test", "predict")} if run else defaults
     try:
         return CLI(
             save_config_callback=SaveRunConfig,
             save_config_kwargs={"save_to_log_dir": False},
             auto_configure_optimizers=False,  # tasks take their optimizer as an argument
-            parser_kwargs={sub: defaults for sub in ("fit", "validate", "test", "predict")}
-            if run
-            else defaults,
+            parser_kwargs=parser_kwargs,
             args=args,
             run=run,
         )
