@@ -95,11 +95,12 @@ def split_indices(n: int, val_fraction: float, test_fraction: float, generator: 
     return {"test": order[:n_test], "val": order[n_test : n_test + n_val], "train": order[n_test + n_val :]}
 
 
-def standardize(train: torch.Tensor, *others: torch.Tensor, dim: int | None = None) -> list[torch.Tensor]:
-    """Scale to zero mean and unit std with the statistics of `train` only, so nothing about
-    the validation or test data leaks into training. `dim=0` standardises each feature."""
-    if dim is None:
-        mean, std = train.mean(), train.std()
-    else:
-        mean, std = train.mean(dim=dim), train.std(dim=dim)
-    return [(t - mean) / std for t in (train, *others)]
+def standardized_splits(
+    x: torch.Tensor, y: torch.Tensor, indices: dict[str, torch.Tensor], dim: int | None = None
+) -> dict[str, TensorDataset]:
+    """One `TensorDataset` per split of `indices`, with `x` scaled to zero mean and unit std by
+    the training split's statistics only, so nothing about validation or test data leaks into
+    training. `dim=0` standardises each feature (column) separately."""
+    train = x[indices["train"]]
+    mean, std = (train.mean(), train.std()) if dim is None else (train.mean(dim=dim), train.std(dim=dim))
+    return {split: TensorDataset((x[idx] - mean) / std, y[idx]) for split, idx in indices.items()}

@@ -5,9 +5,8 @@ from importlib.resources import files
 from pathlib import Path
 
 import torch
-from torch.utils.data import TensorDataset
 
-from .base import RegressionDataModule, split_indices, standardize
+from .base import RegressionDataModule, split_indices, standardized_splits
 
 FEATURES = ("temperature", "rainfall", "humidity")
 TARGETS = ("apples", "oranges")
@@ -42,14 +41,10 @@ class CropYieldsDataModule(RegressionDataModule):
             return
         path = self.hparams.csv_path or files(__package__) / "crop_yields.csv"
         x, y = read_table(Path(str(path)))
-        hp = self.hparams
-        indices = split_indices(len(x), hp.val_fraction, hp.test_fraction, self.generator())
-        splits = ("train", "val", "test")
-        scaled = standardize(*(x[indices[split]] for split in splits), dim=0)
-        self.splits = {
-            split: TensorDataset(features, y[indices[split]])
-            for split, features in zip(splits, scaled, strict=True)
-        }
+        indices = split_indices(
+            len(x), self.hparams.val_fraction, self.hparams.test_fraction, self.generator()
+        )
+        self.splits = standardized_splits(x, y, indices, dim=0)
 
 
 def read_table(path: Path) -> tuple[torch.Tensor, torch.Tensor]:

@@ -3,9 +3,8 @@
 import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
-from torch.utils.data import TensorDataset
 
-from .base import ClassificationDataModule, split_indices, standardize
+from .base import ClassificationDataModule, split_indices, standardized_splits
 
 
 class DigitsDataModule(ClassificationDataModule):
@@ -40,10 +39,7 @@ class DigitsDataModule(ClassificationDataModule):
             images = F.interpolate(images, size=self.input_shape[1:], mode="bilinear", align_corners=False)
         labels = torch.from_numpy(digits.target).long()
 
-        hp = self.hparams
-        indices = split_indices(len(labels), hp.val_fraction, hp.test_fraction, self.generator())
-        splits = ("train", "val", "test")
-        scaled = standardize(*(images[indices[split]] for split in splits))
-        self.splits = {
-            split: TensorDataset(x, labels[indices[split]]) for split, x in zip(splits, scaled, strict=True)
-        }
+        indices = split_indices(
+            len(labels), self.hparams.val_fraction, self.hparams.test_fraction, self.generator()
+        )
+        self.splits = standardized_splits(images, labels, indices)

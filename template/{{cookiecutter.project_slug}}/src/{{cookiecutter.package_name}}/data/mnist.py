@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from torch.utils.data import TensorDataset
+import torch
 from torchvision.datasets import MNIST, FashionMNIST
 
-from .base import ClassificationDataModule, split_indices, standardize
+from .base import ClassificationDataModule, split_indices, standardized_splits
 
 RAW_FILES = (
     "train-images-idx3-ubyte",
@@ -69,16 +69,12 @@ class MNISTDataModule(ClassificationDataModule):
         if self.splits:
             return
         train, test = self._dataset(train=True), self._dataset(train=False)
+        # Training and test images in one tensor; validation is drawn from the training part.
+        images = torch.cat([train.data, test.data]).unsqueeze(1).float() / 255  # N x 1 x 28 x 28 in [0, 1]
+        labels = torch.cat([train.targets, test.targets])
         indices = split_indices(len(train.targets), self.hparams.val_fraction, 0.0, self.generator())
-        images = train.data.unsqueeze(1).float() / 255  # N x 1 x 28 x 28 in [0, 1]
-        x_train, x_val, x_test = standardize(
-            images[indices["train"]], images[indices["val"]], test.data.unsqueeze(1).float() / 255
-        )
-        self.splits = {
-            "train": TensorDataset(x_train, train.targets[indices["train"]]),
-            "val": TensorDataset(x_val, train.targets[indices["val"]]),
-            "test": TensorDataset(x_test, test.targets),
-        }
+        indices["test"] = torch.arange(len(train.targets), len(labels))
+        self.splits = standardized_splits(images, labels, indices)
 
 
 class FashionMNISTDataModule(MNISTDataModule):
