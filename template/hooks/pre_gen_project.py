@@ -19,6 +19,7 @@ RESERVED = {
     "torch", "torchvision", "lightning", "pytorch_lightning", "lightning_fabric",
     "lightning_utilities", "torchmetrics", "wandb", "jsonargparse", "rich", "sklearn",
     "numpy", "yaml", "PIL", "pytest", "ruff", "tests", "test", "train", "configs", "src",
+    "matplotlib", "export", "onnx", "onnxscript", "onnxruntime", "tensorboard",
 }
 SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")

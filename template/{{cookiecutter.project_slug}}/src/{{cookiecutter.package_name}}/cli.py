@@ -7,18 +7,26 @@ in `configs/`.
 
 import importlib
 import inspect
+import signal
 import sys
 from pathlib import Path
 
 from jsonargparse import Namespace
 from lightning.pytorch import Trainer
-from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
-from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from .callbacks import Checkpoint, CheckpointError
+from .callbacks.checkpoint import check_fits, find_checkpoint, read_checkpoint
 from .data.mnist import MissingDataError
 from .tasks import IncompatibleDataError, Task
-from .tracking import SaveRunConfig, resolve_wandb_mode
+from .tracking import (
+    SaveRunConfig,
+    continue_wandb_run,
+    place_logs,
+    resolve_wandb_mode,
+    wandb_run_location,
+)
 
 RUNS_DIR = Path("runs")
 
@@ -32,26 +40,55 @@ def import_class(class_path: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
+def set_run_folders(config: Namespace) -> None:
+    """Unless set: the experiment folder `runs/<stem of the last config file>` and, in it,
+    `checkpoints/`."""
+    if config.trainer.default_root_dir is None:
+        config_files = [*config.get("__default_config__", []), *(config.get("config") or [])]
+        experiment = Path(str(config_files[-1])).stem if config_files else "default"
+        config.trainer.default_root_dir = str(RUNS_DIR / experiment)
+    if config.checkpoint.dirpath is None:
+        config.checkpoint.dirpath = str(Path(config.trainer.default_root_dir, "checkpoints"))
+
+
 class CLI(LightningCLI):
     """LightningCLI with sizes passed from data to model, a checkpoint callback that every run
-    has, and a folder per experiment.
+    has, a folder per experiment, and checkpoints checked before they are used.
 
     An experiment's folder is `runs/<name of its config file>` (`runs/digits_cnn` by
     default): its checkpoints (`best.ckpt`, `last.ckpt`) and configs stay there across runs,
-    so `--ckpt_path last` finds the last one.
+    so `--ckpt_path last` (or `best`) finds the newest one. A run started from a checkpoint
+    continues the W&B run that wrote it.
     """
 
+    checkpoint: dict | None = None  # the one `--ckpt_path` names, opened without its tensors
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(Checkpoint, "checkpoint")
+
+    def _parse_ckpt_path(self) -> None:
+        # Lightning's step that takes the model's hyperparameters from the `--ckpt_path` file.
+        # First turn `last` / `best` into that file, and open it with one clear error if it is
+        # missing or damaged: before anything is built or written.
+        if self.config.get("subcommand"):
+            config = self.config[self.config.subcommand]
+            set_run_folders(config)
+            if config.get("ckpt_path"):
+                self.open_checkpoint(config)
+        super()._parse_ckpt_path()
+
+    def open_checkpoint(self, config: Namespace) -> None:
+        folder = Path(config.checkpoint.dirpath)
+        path = find_checkpoint(config.ckpt_path, folder, required=self.config.subcommand != "fit")
+        config.ckpt_path = str(path) if path else None
+        if path:
+            self.checkpoint = read_checkpoint(path)
+            continue_wandb_run(config.trainer.logger, self.checkpoint.get("wandb_run_id"))
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
-        if config.trainer.default_root_dir is None:
-            config_files = [*config.get("__default_config__", []), *(config.get("config") or [])]
-            experiment = Path(str(config_files[-1])).stem if config_files else "default"
-            config.trainer.default_root_dir = str(RUNS_DIR / experiment)
-        if config.checkpoint.dirpath is None:
-            config.checkpoint.dirpath = str(Path(config.trainer.default_root_dir, "checkpoints"))
+        set_run_folders(config)
+        place_logs(config.trainer.logger, config.trainer.default_root_dir)
         resolve_wandb_mode()  # before the logger exists, so W&B never asks for a login
         self.fill_sizes_from_data(config)
 
@@ -76,22 +113,40 @@ class CLI(LightningCLI):
                     target.init_args[name] = getattr(data, name)
 
     def instantiate_trainer(self, **kwargs) -> Trainer:
+        # Before anything runs, prints or is logged:
         if isinstance(self.model, Task):
-            self.model.check_data(self.datamodule)  # before anything runs, prints or is logged
+            try:
+                self.model.check_data(self.datamodule)
+            except IncompatibleDataError:
+                if self.checkpoint is None:
+                    raise
+                raise CheckpointError(
+                    f"--ckpt_path {self.ckpt_path} holds a {type(self.model).__name__} with "
+                    f"{type(self.model.net).__name__}, which does not fit {type(self.datamodule).__name__}. "
+                    "Give the config it was trained with: --config configs/<experiment>.yaml"
+                ) from None
+        if self.checkpoint is not None:
+            check_fits(self.model, self.checkpoint, self.ckpt_path)
         return super().instantiate_trainer(**kwargs)
 
+    @property
+    def ckpt_path(self) -> str | None:
+        return self.config[self.subcommand].ckpt_path if self.subcommand else None
+
     def after_fit(self) -> None:
-        if not self.trainer.is_global_zero:  # under DDP, one process reports
-            return
-        checkpoint = self.trainer.checkpoint_callback
-        for kind, path in (("Best", checkpoint.best_model_path), ("Last", checkpoint.last_model_path)):
-            if path:
-                print(f"{kind} checkpoint: {path}")
-        if isinstance(self.trainer.logger, WandbLogger):
-            run = self.trainer.logger.experiment
-            if run.settings.mode == "offline":
-                run_dir = Path(run.dir).parent
-                print(f"W&B run saved offline in {run_dir}; upload it with: wandb sync {run_dir}")
+        if self.trainer.is_global_zero:  # under DDP, one process reports
+            checkpoint = self.trainer.checkpoint_callback
+            for kind, path in (("Best", checkpoint.best_model_path), ("Last", checkpoint.last_model_path)):
+                if path:
+                    print(f"{kind} checkpoint: {path}")
+        self.report_wandb_run()
+
+    def report_wandb_run(self) -> None:
+        location = wandb_run_location(self.trainer.logger)
+        if location and self.trainer.is_global_zero:
+            print(location)
+
+    after_validate = after_test = after_predict = report_wandb_run
 
 
 def main(args: ArgsType = None, default_config_files: list[Path] | None = None, run: bool = True) -> CLI:
@@ -111,6 +166,10 @@ def main(args: ArgsType = None, default_config_files: list[Path] | None = None, 
             args=args,
             run=run,
         )
-    except (IncompatibleDataError, MissingDataError) as error:  # the user's choice, not a bug: no traceback
+    except (IncompatibleDataError, MissingDataError, CheckpointError) as error:  # the user's, not a bug
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    except SIGTERMException:
+        # Lightning ends a SIGTERM'd run with status 0, which schedulers read as "finished". The
+        # shell's code for "killed by SIGTERM" says it was not, and the checkpoint is saved.
+        sys.exit(128 + signal.SIGTERM)

@@ -1,17 +1,22 @@
 """Keeping track of runs: the W&B mode, decided before W&B starts so that a run never blocks
-on a login, and the resolved config of every run."""
+on a login or a network that is not there; one W&B run across resumes; the resolved config of
+every run."""
 
 import itertools
 import netrc
 import os
+import socket
+import sys
 import time
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from urllib.parse import urlparse
 
 import yaml
+from jsonargparse import Namespace
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.cli import SaveConfigCallback
+from lightning.pytorch.loggers import Logger, WandbLogger
 from lightning.pytorch.trainer.states import TrainerFn
 
 DEFAULT_HOST = "https://api.wandb.ai"
@@ -29,29 +34,87 @@ def has_wandb_credentials(environ: Mapping[str, str]) -> bool:
         return False
 
 
-def resolve_wandb_mode(environ: MutableMapping[str, str] = os.environ) -> str:
-    """Honour `WANDB_MODE`; otherwise go online with credentials and offline without.
+def can_reach(url: str, timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to the host of `url` opens within `timeout` seconds."""
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
-    The choice is written back to `WANDB_MODE`, which every later W&B call reads.
+
+def resolve_wandb_mode(environ: MutableMapping[str, str] = os.environ) -> str:
+    """Honour `WANDB_MODE`; otherwise go online with credentials and offline without. Online
+    with a W&B host that cannot be reached becomes offline, so training never waits for it.
+
+    The choice is written back to `WANDB_MODE`, which every later W&B call (and every DDP
+    process started later) reads.
     """
-    if not environ.get("WANDB_MODE"):
-        environ["WANDB_MODE"] = "online" if has_wandb_credentials(environ) else "offline"
-    return environ["WANDB_MODE"]
+    mode = environ.get("WANDB_MODE") or ("online" if has_wandb_credentials(environ) else "offline")
+    host = environ.get("WANDB_BASE_URL", DEFAULT_HOST)
+    if mode == "online" and not can_reach(host):
+        print(f"W&B: cannot reach {host}; logging offline (upload later with wandb sync).", file=sys.stderr)
+        mode = "offline"
+    environ["WANDB_MODE"] = mode
+    return mode
+
+
+def continue_wandb_run(logger: Namespace | None, run_id: str | None) -> None:
+    """Make a W&B logger that is not yet created continue the run `run_id` (resuming a run, or
+    testing its checkpoint), unless the config names a run itself."""
+    loggers = logger if isinstance(logger, list) else [logger]
+    for config in loggers:
+        if (
+            run_id
+            and isinstance(config, Namespace)
+            and config.class_path.endswith(".WandbLogger")
+            and config.init_args.get("id") is None
+            and config.init_args.get("version") is None
+        ):
+            config.init_args.id = run_id
+
+
+def place_logs(logger: Namespace | list | bool | None, folder: str) -> None:
+    """Give each logger an absolute folder: W&B its `save_dir` (`./wandb` by default) resolved
+    here, as W&B's background service may run in another working directory; CSV and TensorBoard
+    the experiment's folder when no `save_dir` was given (switching from W&B on the command line
+    carries over its `save_dir: .`)."""
+    for config in logger if isinstance(logger, list) else [logger]:
+        if not isinstance(config, Namespace):
+            continue
+        save_dir = config.init_args.get("save_dir")
+        if config.class_path.endswith(".WandbLogger"):
+            config.init_args.save_dir = str(Path(save_dir or ".").resolve())
+        elif save_dir in (None, "."):
+            config.init_args.save_dir = folder
+
+
+def wandb_run_location(logger: Logger | None) -> str | None:
+    """Where the W&B run went, as one line: its page, or its folder and the upload command."""
+    if not isinstance(logger, WandbLogger) or logger._experiment is None:  # disabled, or never started
+        return None
+    run = logger.experiment
+    if run.settings.mode == "offline":
+        run_dir = Path(run.dir).parent
+        return f"W&B run saved offline in {run_dir}; upload it with: wandb sync {run_dir}"
+    return f"W&B run: {run.url}" if run.url else None
 
 
 class SaveRunConfig(SaveConfigCallback):
     """Keep the resolved config of every run, never overwriting an earlier one.
 
     It goes to `<experiment folder>/configs/<time>-<subcommand>.yaml` and into the logger's run
-    config (for W&B: the run's Config panel), so running `fit` twice, or `fit` then `test`,
-    keeps both.
+    config as `<subcommand>_config` (for W&B: the run's Config panel), so running `fit` twice,
+    or `fit` then `test` (which continues the W&B run of its checkpoint), keeps every one.
     """
 
     def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         folder = Path(trainer.default_root_dir, "configs")
         folder.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        name = f"{stamp}-{TrainerFn(stage).value}"
+        stage = TrainerFn(stage).value
+        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{stage}"
         path = folder / f"{name}.yaml"
         for n in itertools.count(2):  # two runs in the same second: number the second
             if not path.exists():
@@ -59,4 +122,4 @@ class SaveRunConfig(SaveConfigCallback):
             path = folder / f"{name}-{n}.yaml"
         self.parser.save(self.config, path)
         if trainer.logger is not None:
-            trainer.logger.log_hyperparams({"config": yaml.safe_load(self.parser.dump(self.config))})
+            trainer.logger.log_hyperparams({f"{stage}_config": yaml.safe_load(self.parser.dump(self.config))})

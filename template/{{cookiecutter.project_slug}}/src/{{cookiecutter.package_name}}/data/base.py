@@ -5,7 +5,7 @@ import math
 import torch
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.accelerators import CUDAAccelerator
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 
 class InMemoryDataModule(LightningDataModule):
@@ -40,10 +40,14 @@ class InMemoryDataModule(LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
         trainer = self.trainer
+        dataset = self.splits[split]
         return DataLoader(
-            self.splits[split],
+            dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
+            sampler=EpochShuffler(dataset) if shuffle else None,
+            # Its own generator, so loading data never draws from the global random state that
+            # dropout uses (a resumed run then draws the same dropout masks as an unbroken one).
+            generator=self.generator(),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             # Page-locked memory speeds up host-to-GPU copies; elsewhere it only costs a copy.
@@ -61,6 +65,22 @@ class InMemoryDataModule(LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         return self._loader("test")
+
+
+class EpochShuffler(RandomSampler):
+    """Shuffles in an order set by the run's seed and the epoch number alone.
+
+    Lightning calls `set_epoch` before every epoch, so epoch k is served in the same order
+    whether the run got there in one go or was resumed from a checkpoint.
+    """
+
+    def __init__(self, data_source: TensorDataset, seed: int | None = None) -> None:
+        super().__init__(data_source, generator=torch.Generator())
+        self.seed = torch.initial_seed() if seed is None else seed  # set by `seed_everything`
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.generator.manual_seed((self.seed + epoch) % 2**64)
 
 
 class ClassificationDataModule(InMemoryDataModule):

@@ -56,7 +56,7 @@ class Task(LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
-    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> dict[str, torch.Tensor]:
         x, y = batch
         outputs = self(x)
         loss = self.loss(outputs, y)
@@ -76,16 +76,21 @@ class Task(LightningModule):
             sync_dist=not training,
         )
         self.log_dict(metrics, prog_bar=not training, on_step=False, on_epoch=True)
-        return loss
+        # Callbacks receive this: the loss, and the outputs for plots such as a confusion matrix.
+        return {"loss": loss, "outputs": outputs.detach()}
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> dict:
         return self._step(batch, "train")
 
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "val")
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> dict:
+        return self._step(batch, "val")
 
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "test")
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> dict:
+        return self._step(batch, "test")
+
+    def on_train_epoch_start(self) -> None:
+        # Charted beside the loss; it changes once a learning-rate scheduler is added.
+        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=False, on_epoch=True)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return self.optimizer(self.parameters())

@@ -1,0 +1,19 @@
+"""Callbacks: what happens around training, switched on in `configs/trainer.yaml`.
+
+`Checkpoint` is always on (the command line adds it as the `checkpoint:` group); the others are
+listed under `trainer.callbacks`.
+"""
+
+from .checkpoint import Checkpoint, CheckpointError
+from .learning_curves import LearningCurves
+from .prediction_writer import PredictionWriter
+from .wandb_media import ClassifierMedia, WatchGradients
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointError",
+    "ClassifierMedia",
+    "LearningCurves",
+    "PredictionWriter",
+    "WatchGradients",
+]

@@ -1,0 +1,164 @@
+"""Checkpoints that a run can always resume from exactly, and the checks before one is used."""
+
+import pickle
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: missing, unreadable, or saved by another model."""
+
+
+class Checkpoint(ModelCheckpoint):
+    """Lightning's `ModelCheckpoint` (best and last), plus what a resumed run needs to carry on
+    as if it had never stopped.
+
+    - The random number generators' states, which Lightning does not save: after a resume,
+      dropout draws the same masks as in a run that never stopped.
+    - The W&B run id, so that a resumed `fit` (or a later `test`) continues the same W&B run.
+    - On Ctrl-C or SIGTERM (a cluster's time limit) it saves the last checkpoint before the run
+      ends, so `--ckpt_path last` carries on from there (the interrupted epoch starts again).
+
+    - `last` after every validation, as Lightning did before 2.6 (2.6 writes it only when the
+      best checkpoint changes).
+
+    Lightning writes each checkpoint to a temporary file and then renames it: a crash during a
+    save leaves the previous `last.ckpt` whole.
+    """
+
+    def on_save_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict) -> None:
+        checkpoint["rng_states"] = rng_states()
+        if isinstance(trainer.logger, WandbLogger) and trainer.logger.version:
+            checkpoint["wandb_run_id"] = trainer.logger.version
+
+    def on_load_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict) -> None:
+        if "rng_states" in checkpoint:
+            set_rng_states(checkpoint["rng_states"])
+
+    # Lightning 2.6 writes `last` only at steps where it also writes a best checkpoint: a run
+    # resumed from `last` would lose every epoch since the metric last improved. So after
+    # Lightning's own save (at the end of the training epoch, or of validation when it runs
+    # several times per epoch), `last` is written if it was not.
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        if self._should_save_on_train_epoch_end(trainer):
+            self._save_last_if_skipped(trainer)
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        super().on_validation_end(trainer, pl_module)
+        if not self._should_save_on_train_epoch_end(trainer):
+            self._save_last_if_skipped(trainer)
+
+    def _save_last_if_skipped(self, trainer: Trainer) -> None:
+        if (
+            self.save_last
+            and not self._should_skip_saving_checkpoint(trainer)
+            and self._last_global_step_saved != trainer.global_step
+        ):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
+        # Only an interruption: after an error the weights may be broken, and the last good
+        # checkpoint must stay as it is.
+        if isinstance(exception, KeyboardInterrupt | SIGTERMException) and not trainer.sanity_checking:
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+            rank_zero_info(
+                f"Interrupted at epoch {trainer.current_epoch}, step {trainer.global_step}: saved "
+                f"{self.last_model_path}. Resume with the same command and --ckpt_path last"
+            )
+
+
+def rng_states() -> dict[str, Any]:
+    """The states of every random number generator, as plain values and tensors, so that
+    checkpoints load with `torch.load(weights_only=True)`."""
+    numpy_state = np.random.get_state()
+    return {
+        "python": random.getstate(),
+        "numpy": [numpy_state[0], numpy_state[1].tolist(), *numpy_state[2:]],
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def set_rng_states(states: dict[str, Any]) -> None:
+    random.setstate(states["python"])
+    kind, keys, *rest = states["numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] and len(states["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def find_checkpoint(ckpt_path: str, folder: Path, required: bool = True) -> Path | None:
+    """The file that `--ckpt_path` names: `last` and `best` are the newest `last*.ckpt` and
+    `best*.ckpt` in the experiment's checkpoint folder (a new run of the same experiment writes
+    `last-v1.ckpt` next to an earlier `last.ckpt`); anything else is a path.
+
+    Without a `last` checkpoint and not `required` (a `fit` starting for the first time, as a
+    cluster job that resumes itself does), the answer is None: train from the start.
+    """
+    if ckpt_path in ("last", "best"):
+        found = sorted(folder.glob(f"{ckpt_path}*.ckpt"), key=lambda path: path.stat().st_mtime)
+        if found:
+            return found[-1]
+        if not required and ckpt_path == "last":
+            rank_zero_info(f"No checkpoint in {folder} yet: training from the start.")
+            return None
+        raise CheckpointError(
+            f"--ckpt_path {ckpt_path}: there is no {ckpt_path} checkpoint in {folder}. Train the "
+            "experiment first (python train.py fit --config ...), or give a checkpoint file."
+        )
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise CheckpointError(f"--ckpt_path {ckpt_path}: no such file. Give a .ckpt file, or last or best.")
+    return path
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """Open a checkpoint without unpickling arbitrary objects (`weights_only=True`) and without
+    reading its tensors into memory (`mmap`)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except pickle.UnpicklingError as error:  # it holds objects other than tensors and plain values
+        found = re.search(r"GLOBAL (\S+)", str(error))
+        raise CheckpointError(
+            f"{path}: holds Python objects ({found[1] if found else 'unknown'}) that "
+            "torch.load(weights_only=True) refuses to run. "
+            "Load only checkpoints that this project saved."
+        ) from None
+    except Exception:  # torch raises several kinds of error for a damaged or foreign file
+        raise CheckpointError(
+            f"{path}: not a complete PyTorch checkpoint (damaged, cut short, or another "
+            "kind of file). Give another checkpoint, e.g. --ckpt_path last."
+        ) from None
+
+
+def check_fits(model: LightningModule, checkpoint: dict[str, Any], path: Path) -> None:
+    """Raise `CheckpointError` unless the checkpoint's weights fit `model` name for name and shape
+    for shape, so a checkpoint of another model never fails halfway through loading."""
+    saved = {name: tuple(tensor.shape) for name, tensor in checkpoint.get("state_dict", {}).items()}
+    wanted = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+    if saved == wanted:
+        return
+    problems = [f"missing {name}" for name in wanted.keys() - saved.keys()]
+    problems += [f"unexpected {name}" for name in saved.keys() - wanted.keys()]
+    problems += [
+        f"{name} is {saved[name]}, the model has {shape}"
+        for name, shape in wanted.items()
+        if name in saved and saved[name] != shape
+    ]
+    raise CheckpointError(
+        f"--ckpt_path {path} holds weights that do not fit {type(model).__name__} "
+        f"({'; '.join(sorted(problems)[:3])}). Give the config it was trained with: "
+        "--config configs/<experiment>.yaml"
+    )

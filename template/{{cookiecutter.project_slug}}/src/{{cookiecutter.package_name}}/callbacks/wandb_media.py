@@ -1,0 +1,87 @@
+"""What W&B shows beyond the logged numbers: gradients, a confusion matrix, sample predictions.
+
+Both callbacks do nothing unless the logger is W&B (`--trainer.logger=false`, TensorBoard or CSV
+runs are unaffected).
+"""
+
+from typing import Any, Literal
+
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.loggers import WandbLogger
+from torchmetrics.classification import MulticlassConfusionMatrix
+
+from ..tasks import ClassificationTask
+
+
+class WatchGradients(Callback):
+    """Histograms of the network's gradients (or parameters, or both) in W&B, every
+    `log_every_n_steps` training steps, through `wandb.watch`."""
+
+    def __init__(
+        self, log: Literal["gradients", "parameters", "all"] = "gradients", log_every_n_steps: int = 100
+    ) -> None:
+        self.what = log
+        self.log_every_n_steps = log_every_n_steps
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if isinstance(trainer.logger, WandbLogger):
+            trainer.logger.watch(pl_module, log=self.what, log_freq=self.log_every_n_steps)
+
+
+class ClassifierMedia(Callback):
+    """After each validation of a classifier: its confusion matrix (over the whole validation
+    set, and every process under DDP) and the first `num_samples` validation images captioned
+    with their predicted and true class."""
+
+    def __init__(self, num_samples: int = 16) -> None:
+        self.num_samples = num_samples
+        self.samples: list[tuple[torch.Tensor, int, int]] = []
+        self.matrix: MulticlassConfusionMatrix | None = None
+
+    def _active(self, trainer: Trainer, pl_module: LightningModule) -> bool:
+        return (
+            isinstance(trainer.logger, WandbLogger)
+            and isinstance(pl_module, ClassificationTask)
+            and not trainer.sanity_checking
+        )
+
+    def on_validation_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self._active(trainer, pl_module):
+            self.matrix = MulticlassConfusionMatrix(pl_module.hparams.num_classes).to(pl_module.device)
+            self.samples = []
+
+    def on_validation_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: dict[str, torch.Tensor],
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if not self._active(trainer, pl_module):
+            return
+        images, targets = batch
+        predicted = outputs["outputs"].argmax(dim=1)
+        self.matrix.update(predicted, targets)
+        if len(self.samples) < self.num_samples and images.ndim == 4:  # images, not vectors
+            for image, guess, truth in zip(images, predicted.tolist(), targets.tolist(), strict=True):
+                self.samples.append((image.cpu(), guess, truth))
+            del self.samples[self.num_samples :]
+
+    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if not self._active(trainer, pl_module):
+            return
+        matrix = self.matrix.compute()  # every process takes part in the sum
+        if not trainer.is_global_zero:
+            return
+        from matplotlib.figure import Figure  # imported here: matplotlib costs startup time
+
+        figure = Figure(figsize=(6, 6), layout="constrained")  # not pyplot's: nothing to close
+        self.matrix.plot(matrix, ax=figure.subplots())
+        trainer.logger.log_image("val/confusion_matrix", [figure], step=trainer.global_step)
+        if self.samples:
+            images, guesses, truths = zip(*self.samples, strict=True)
+            captions = [f"predicted {g}, true {t}" for g, t in zip(guesses, truths, strict=True)]
+            trainer.logger.log_image("val/samples", list(images), step=trainer.global_step, caption=captions)
