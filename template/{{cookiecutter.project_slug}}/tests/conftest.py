@@ -1,5 +1,7 @@
 """Shared fixtures: every test runs in its own folder, offline, with W&B writing to disk."""
 
+import logging
+import os
 import runpy
 import struct
 import sys
@@ -20,6 +22,26 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def logs_to_this_test() -> None:
+    """Log handlers (Lightning's among them) keep the stderr of the moment they were made; pytest
+    gives each test its own, so point them at this one (else they write to a closed stream)."""
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if type(handler) is logging.StreamHandler and getattr(handler.stream, "closed", False):
+                handler.stream = sys.stderr  # not setStream: it flushes the closed one
+
+
+@pytest.fixture
+def process_env(workdir: Path) -> dict[str, str]:
+    """The environment of `python train.py` in a new process, as a user starts it: offline, and
+    with no link to this process's W&B service (which W&B hands to child processes)."""
+    env = {**os.environ, "WANDB_MODE": "offline"}
+    env.pop("WANDB_SERVICE", None)
+    return env
 
 
 @pytest.fixture

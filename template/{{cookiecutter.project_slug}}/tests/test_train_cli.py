@@ -1,13 +1,14 @@
 """`python train.py ...` end to end: real LightningCLI runs, W&B offline, files on disk."""
 
-import sys
+import csv
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from PIL import Image
 
-from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.data import DigitsDataModule
 
 SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=3", "--trainer.limit_val_batches=2"]
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -84,20 +85,47 @@ def test_printed_config_feeds_back_into_fit(train, workdir: Path, capsys: pytest
     assert (workdir / "runs" / "printed" / "checkpoints" / "last.ckpt").is_file()
 
 
-def test_predict_gives_a_class_and_probabilities_for_every_test_image(
-    train, workdir, default_configs, monkeypatch
-):
+def test_predict_writes_a_csv_row_for_every_test_image_in_order(train, workdir: Path):
     train("fit", *SHORT, "--trainer.logger=false")
-    monkeypatch.setattr(sys, "argv", ["train.py"])  # the arguments come from `main(args)` here
-    cli = main(["--trainer.logger=false"], default_configs, run=False)
-    ckpt = workdir / "runs" / "digits_cnn" / "checkpoints" / "best.ckpt"
-    batches = cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt)
+    train("predict", "--ckpt_path=best", "--trainer.logger=false")
 
-    classes = torch.cat([batch["class"] for batch in batches])
-    probabilities = torch.cat([batch["probabilities"] for batch in batches])
-    assert len(classes) == len(cli.datamodule.splits["test"]) == 270
-    assert probabilities.shape == (270, 10)
-    assert torch.equal(classes, probabilities.argmax(dim=1))
+    (path,) = (workdir / "runs" / "digits_cnn").glob("predictions-*.csv")
+    with path.open() as file:
+        rows = list(csv.DictReader(file))
+    data = DigitsDataModule()
+    data.setup()
+    targets = data.splits["test"].tensors[1].tolist()
+    assert len(rows) == len(targets) == 270
+    assert [int(row["index"]) for row in rows] == list(range(270))  # the predict split's order
+    assert [int(row["target"]) for row in rows] == targets
+    for row in rows:
+        probabilities = [float(row[f"probabilities_{i}"]) for i in range(10)]
+        assert sum(probabilities) == pytest.approx(1, abs=1e-5)
+        assert int(row["class"]) == max(range(10), key=probabilities.__getitem__)
+
+    train("predict", "--ckpt_path=best", "--trainer.logger=false")  # a second one keeps the first
+    assert len(list((workdir / "runs" / "digits_cnn").glob("predictions-*.csv"))) == 2
+
+
+def test_fit_draws_its_learning_curves(train, workdir: Path):
+    train("fit", *SHORT, "--trainer.max_epochs=2", "--trainer.logger=false")
+    with Image.open(workdir / "runs" / "digits_cnn" / "checkpoints" / "learning_curves.png") as image:
+        assert image.format == "PNG" and image.width > 400
+
+
+def test_csv_and_tensorboard_loggers_write_metrics_to_the_experiment_folder(train, workdir: Path):
+    train("fit", *SHORT, "--trainer.logger=CSVLogger", "--trainer.log_every_n_steps=1")
+    (metrics,) = (workdir / "runs" / "digits_cnn").glob("version_*/metrics.csv")
+    with metrics.open() as file:
+        logged = {key for row in csv.DictReader(file) for key, value in row.items() if value}
+    assert {"train/loss", "val/loss", "val/acc", "train/lr"} <= logged
+
+    event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    train("fit", *SHORT, "--trainer.logger=TensorBoardLogger", "--trainer.log_every_n_steps=1")
+    (events,) = (workdir / "runs" / "digits_cnn").glob("**/events.out.tfevents.*")
+    scalars = event_accumulator.EventAccumulator(str(events)).Reload().Tags()["scalars"]
+    assert {"train/loss", "val/loss", "val/acc"} <= set(scalars)
+    assert not (workdir / "wandb").exists()
 
 
 def test_networks_and_data_combine_by_short_name_with_sizes_from_the_data(train, workdir: Path):

@@ -102,6 +102,17 @@ def wandb_run_location(logger: Logger | None) -> str | None:
     return f"W&B run: {run.url}" if run.url else None
 
 
+def unused_path(folder: Path, name: str) -> Path:
+    """`folder/name`, or `name` numbered -2, -3, ... when an earlier run (in the same second) took
+    it: nothing a run writes replaces another run's file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = Path(folder, name)
+    for n in itertools.count(2):
+        if not path.exists():
+            return path
+        path = path.with_stem(f"{Path(name).stem}-{n}")
+
+
 class SaveRunConfig(SaveConfigCallback):
     """Keep the resolved config of every run, never overwriting an earlier one.
 
@@ -111,15 +122,9 @@ class SaveRunConfig(SaveConfigCallback):
     """
 
     def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        folder = Path(trainer.default_root_dir, "configs")
-        folder.mkdir(parents=True, exist_ok=True)
         stage = TrainerFn(stage).value
-        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{stage}"
-        path = folder / f"{name}.yaml"
-        for n in itertools.count(2):  # two runs in the same second: number the second
-            if not path.exists():
-                break
-            path = folder / f"{name}-{n}.yaml"
+        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{stage}.yaml"
+        path = unused_path(Path(trainer.default_root_dir, "configs"), name)
         self.parser.save(self.config, path)
         if trainer.logger is not None:
             trainer.logger.log_hyperparams({f"{stage}_config": yaml.safe_load(self.parser.dump(self.config))})

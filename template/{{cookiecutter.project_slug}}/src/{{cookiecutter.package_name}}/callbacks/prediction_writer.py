@@ -9,6 +9,8 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 from lightning.pytorch.utilities import rank_zero_info
 
+from ..tracking import unused_path
+
 
 class PredictionWriter(BasePredictionWriter):
     """Write what `predict` returns to `<folder>/predictions-<time>.csv`, batch by batch.
@@ -30,8 +32,7 @@ class PredictionWriter(BasePredictionWriter):
     def on_predict_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         suffix = f"-rank{trainer.global_rank}" if trainer.world_size > 1 else ""
         folder = Path(self.folder or trainer.default_root_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"predictions-{time.strftime('%Y%m%d-%H%M%S')}{suffix}.csv"
+        self.path = unused_path(folder, f"predictions-{time.strftime('%Y%m%d-%H%M%S')}{suffix}.csv")
         self._file = self.path.open("x", newline="")  # "x": fails rather than overwrite
         self._writer = None
 

@@ -1,0 +1,160 @@
+"""Checkpoints users can trust: exact resume, interrupts that save, bad paths that change nothing."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import fsspec.implementations.local
+import pytest
+import torch
+from torch import nn
+
+from wandb_run import find_runs, load_run
+
+PROJECT = Path(__file__).resolve().parents[1]
+QUIET = ["--trainer.enable_progress_bar=false", "--trainer.logger=false"]
+SHORT = ["--trainer.limit_train_batches=4", "--trainer.limit_val_batches=2", *QUIET]
+CHECKPOINTS = Path("runs", "digits_cnn", "checkpoints")
+
+
+class DropoutNet(nn.Module):
+    """A network with dropout: its random masks draw on the global random state, which a resumed
+    run gets back only from the checkpoint (the tutorials' networks have no dropout)."""
+
+    def __init__(self, num_classes: int = 10) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(nn.Flatten(), nn.Linear(784, 64), nn.ReLU(), nn.Dropout(0.5))
+        self.out = nn.Linear(64, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.layers(x))
+
+
+def load(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def test_two_epochs_equal_one_epoch_and_a_resume(train):
+    net = f"--model.net={__name__}.DropoutNet"
+    train("fit", net, *SHORT, "--trainer.max_epochs=2", "--trainer.default_root_dir=runs/straight")
+    train("fit", net, *SHORT, "--trainer.max_epochs=1", "--trainer.default_root_dir=runs/resumed")
+    train(
+        "fit",
+        net,
+        *SHORT,
+        "--trainer.max_epochs=2",
+        "--trainer.default_root_dir=runs/resumed",
+        "--ckpt_path=last",
+    )
+
+    straight = load(Path("runs/straight/checkpoints/last.ckpt"))
+    resumed = load(Path("runs/resumed/checkpoints/last.ckpt"))
+    assert (
+        (straight["epoch"], straight["global_step"]) == (resumed["epoch"], resumed["global_step"]) == (1, 8)
+    )
+    for name, tensor in straight["state_dict"].items():
+        assert torch.equal(tensor, resumed["state_dict"][name]), name
+    for param, state in straight["optimizer_states"][0]["state"].items():
+        for key, value in state.items():
+            assert torch.equal(value, resumed["optimizer_states"][0]["state"][param][key]), key
+    # The learning curves of the resumed run cover both epochs.
+    assert [row["epoch"] for row in resumed["callbacks"]["LearningCurves"]["history"]] == [1, 2]
+
+
+def test_last_checkpoint_follows_training_when_the_metric_stops_improving(train):
+    # With lr=0 the validation loss never improves after the first epoch; `last` must still move.
+    train("fit", *SHORT, "--trainer.max_epochs=3", "--model.optimizer.lr=0")
+    assert load(CHECKPOINTS / "best.ckpt")["epoch"] == 0
+    assert load(CHECKPOINTS / "last.ckpt")["epoch"] == 2
+
+
+def test_a_crash_while_saving_leaves_the_previous_checkpoint_whole(train, monkeypatch):
+    train("fit", *SHORT, "--trainer.max_epochs=1")
+    before = (CHECKPOINTS / "last.ckpt").read_bytes()
+
+    def disk_full(self, data):  # the file system fails halfway through writing a checkpoint
+        self.f.write(data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fsspec.implementations.local.LocalFileOpener, "write", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        train("fit", *SHORT, "--trainer.max_epochs=2", "--ckpt_path=last")
+    assert (CHECKPOINTS / "last.ckpt").read_bytes() == before
+    assert load(CHECKPOINTS / "last.ckpt")["epoch"] == 0
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, 1)])
+def test_an_interrupted_run_saves_its_place_and_resumes_in_the_same_wandb_run(
+    train, workdir: Path, process_env: dict, signum: int, status: int
+):
+    # Batches of 8: about 160 steps an epoch, so the signal lands mid-epoch.
+    args = [
+        "fit",
+        "--data.batch_size=8",
+        "--trainer.limit_val_batches=2",
+        "--trainer.enable_progress_bar=false",
+    ]
+    run = subprocess.Popen(
+        [sys.executable, str(PROJECT / "train.py"), *args, "--trainer.max_epochs=-1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=process_env,
+    )
+    deadline = time.monotonic() + 120
+    while not (CHECKPOINTS / "last.ckpt").exists() and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.1)
+    first_epoch = load(CHECKPOINTS / "last.ckpt")["global_step"]
+    run.send_signal(signum)  # early in the second epoch
+    output, _ = run.communicate(timeout=60)
+
+    assert run.returncode == status, output
+    assert "Traceback" not in output
+    saved = load(CHECKPOINTS / "last.ckpt")
+    assert saved["global_step"] > first_epoch and saved["global_step"] % first_epoch != 0  # mid-epoch
+    assert "Resume with the same command and --ckpt_path last" in output
+
+    train(*args, "--ckpt_path=last", f"--trainer.max_epochs={saved['epoch'] + 1}")  # to the epoch's end
+    resumed = load(CHECKPOINTS / "last.ckpt")
+    assert resumed["epoch"] == saved["epoch"] and resumed["global_step"] > saved["global_step"]
+    interrupted, continued = (load_run(path) for path in find_runs(workdir / "wandb"))
+    assert interrupted.run_id == continued.run_id == saved["wandb_run_id"]
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("ckpt_path", "message"),
+    [
+        ("missing.ckpt", "--ckpt_path missing.ckpt: no such file"),
+        ("random.ckpt", "random.ckpt: not a complete PyTorch checkpoint"),
+        ("o.ckpt", "--ckpt_path o.ckpt holds weights that do not fit ClassificationTask (missing net.conv1"),
+        ("best", "--ckpt_path best: there is no best checkpoint in runs/random_mlp/checkpoints"),
+    ],
+)
+def test_a_bad_checkpoint_is_one_clear_error_and_changes_nothing(
+    train, workdir: Path, capsys, ckpt_path: str, message: str
+):
+    train("fit", *SHORT, "--trainer.max_epochs=1")
+    Path("random.ckpt").write_bytes(os.urandom(4096))
+    # As if from a CNN trained on 2 classes: a last layer of 2 outputs where the model has 10.
+    torch.save(
+        {"state_dict": {"net.fc.weight": torch.zeros(2, 320), "net.fc.bias": torch.zeros(2)}}, "o.ckpt"
+    )
+    before = snapshot(workdir)
+    config = ["--config", str(PROJECT / "configs" / "random_mlp.yaml")] if ckpt_path == "best" else []
+    capsys.readouterr()
+
+    with pytest.raises(SystemExit) as exit_info:
+        train("test", *config, f"--ckpt_path={ckpt_path}", *QUIET)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert f"error: {message}" in err
+    assert "Traceback" not in err
+    assert snapshot(workdir) == before
