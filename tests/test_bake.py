@@ -25,6 +25,7 @@ def test_defaults_bake_the_documented_layout(baker: Baker):
         "LICENSE",
         ".gitignore",
         "train.py",
+        "export.py",
         "configs/trainer.yaml",
         "configs/digits_cnn.yaml",
         "configs/mnist_cnn.yaml",
@@ -44,7 +45,14 @@ def test_defaults_bake_the_documented_layout(baker: Baker):
         "src/lightning_project/tasks/classification.py",
         "src/lightning_project/tasks/regression.py",
         "src/lightning_project/cli.py",
+        "src/lightning_project/tracking.py",
+        "src/lightning_project/export.py",
+        "src/lightning_project/callbacks/checkpoint.py",
+        "src/lightning_project/callbacks/learning_curves.py",
+        "src/lightning_project/callbacks/prediction_writer.py",
+        "src/lightning_project/callbacks/wandb_media.py",
         "tests/conftest.py",
+        "tests/wandb_run.py",
         ".github/workflows/tests.yml",
     ]:
         assert (project / path).is_file(), path

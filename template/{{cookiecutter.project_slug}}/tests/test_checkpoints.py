@@ -87,6 +87,7 @@ def test_a_crash_while_saving_leaves_the_previous_checkpoint_whole(train, monkey
     assert load(CHECKPOINTS / "last.ckpt")["epoch"] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, 1)])
 def test_an_interrupted_run_saves_its_place_and_resumes_in_the_same_wandb_run(
     train, workdir: Path, process_env: dict, signum: int, status: int

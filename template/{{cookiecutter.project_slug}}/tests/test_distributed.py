@@ -20,6 +20,7 @@ def validate(configs: list[Path], ckpt: Path) -> dict[str, float]:
     return metrics
 
 
+@pytest.mark.slow
 def test_ddp_on_two_cpu_processes(workdir: Path, default_configs, process_env, monkeypatch):
     # Half the batch per process: two processes see 2 x 32 samples per step, one sees 64.
     ddp = [
