@@ -66,8 +66,10 @@ def test_fit_twice_then_test_keeps_every_config(train, workdir: Path):
     assert len(list((workdir / "wandb").glob("offline-run-*"))) == 3
 
 
-def test_logger_false_writes_no_wandb_folder(train, workdir: Path):
-    train("fit", *SHORT, "--trainer.logger=false")
+@pytest.mark.parametrize("switch_off", [["--trainer.logger=false"], []], ids=["logger=false", "disabled"])
+def test_logging_switched_off_writes_no_wandb_folder(train, workdir: Path, monkeypatch, switch_off: list):
+    monkeypatch.setenv("WANDB_MODE", "offline" if switch_off else "disabled")
+    train("fit", *SHORT, *switch_off)
     assert not (workdir / "wandb").exists()
     assert (workdir / "runs" / "digits_cnn" / "checkpoints" / "last.ckpt").is_file()
 
