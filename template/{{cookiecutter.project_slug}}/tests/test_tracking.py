@@ -7,6 +7,7 @@ import pytest
 
 from {{ cookiecutter.package_name }} import tracking
 from {{ cookiecutter.package_name }}.tracking import resolve_wandb_mode
+
 from wandb_run import CHUNK_HEADER, FILE_HEADER, CorruptRunFileError, find_runs, load_run
 
 SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=3", "--trainer.limit_val_batches=2"]
