@@ -24,8 +24,8 @@ demo: install
 	cd $(DEMO_PROJECT) && $(CURDIR)/$(PY) train.py fit
 
 test: install
-	$(PY) -m ruff check tests template/hooks/pre_prompt.py
-	$(PY) -m ruff format --check tests template/hooks/pre_prompt.py
+	$(PY) -m ruff check tests template/hooks/pre_prompt.py template/hooks/answer_rules.py
+	$(PY) -m ruff format --check tests template/hooks/pre_prompt.py template/hooks/answer_rules.py
 	$(PY) -m pytest
 
 clean:

@@ -1,11 +1,12 @@
 """Bad answers are refused before anything is written, with one clear line each."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, Baker
+from conftest import REPO, TEMPLATE, Baker
 
 BAD_ANSWERS = [
     ("package_name", "class", "Python keyword"),
@@ -20,6 +21,7 @@ BAD_ANSWERS = [
     ("project_slug", "../escape", "not a safe folder name"),
     ("project_slug", "/tmp/abs", "not a safe folder name"),
     ("project_slug", "has space", "not a safe folder name"),
+    ("project_slug", "", "not a safe folder name"),
     ("author_email", "ada.example.org", "not an email address"),
     ("author_email", "ada@localhost", "not an email address"),
     ("python_version", "3.8", "not supported"),
@@ -48,10 +50,50 @@ def test_bad_answer_is_refused_with_one_line_and_nothing_on_disk(
     errors = [line for line in result.stderr.splitlines() if line.startswith(f"ERROR: {key} {value!r} ")]
     assert len(errors) == 1, result.stderr
     assert rule in errors[0]
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
     assert files_under(work) - before <= {baker.out}  # at most the empty output folder
     assert not files_under(baker.out)
     assert not Path("/tmp/abs").exists()
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("licence=MIT", "ERROR: licence=MIT names no variable of this template: did you mean license=MIT?"),
+        ("license=WTFPL", "ERROR: license 'WTFPL' is not one of the choices: MIT, BSD-3-Clause,"),
+        (
+            "github_actions=maybe",
+            "ERROR: github_actions 'maybe' is not an answer to a yes/no question: give github_actions=yes",
+        ),
+    ],
+)
+def test_command_line_answers_cookiecutter_would_mishandle_are_refused(
+    baker: Baker, answer: str, message: str
+):
+    # Cookiecutter ignores an unknown key and raises a traceback for a value outside a choice.
+    key, value = answer.split("=")
+    result = baker.run(**{key: value})
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
+    assert result.returncode != 0
+    assert len(errors) == 1 and errors[0].startswith(message), result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not files_under(baker.out)
+
+
+def test_answers_given_interactively_are_checked_before_generation(tmp_path: Path):
+    """Without `--no-input` (here: cookiecutter's Python API, which the pre_prompt hook does not
+    read), the pre_gen_project hook applies the same rules and cookiecutter removes the folder."""
+    config = tmp_path / "config.yaml"  # replays and clones stay in tmp_path
+    config.write_text(f"replay_dir: {tmp_path / 'replay'}\ncookiecutters_dir: {tmp_path / 'clones'}\n")
+    code = (
+        "from cookiecutter.main import cookiecutter\n"
+        f"cookiecutter({str(REPO)!r}, no_input=True, output_dir={str(tmp_path / 'out')!r},\n"
+        f"             config_file={str(config)!r}, extra_context={{'package_name': 'torch'}})\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "ERROR: package_name 'torch' would shadow the module 'torch'" in result.stderr
+    assert not files_under(tmp_path / "out")
 
 
 def test_several_bad_answers_are_all_reported_at_once(baker: Baker):
@@ -76,7 +118,8 @@ def run_pre_prompt(pretend_cookiecutter: str) -> subprocess.CompletedProcess:
         "runpy.run_path(sys.argv[1], run_name='__main__')\n"
     )
     hook = TEMPLATE / "hooks" / "pre_prompt.py"
-    return subprocess.run([sys.executable, "-c", code, str(hook)], capture_output=True, text=True)
+    env = {**os.environ, "PYTHONPATH": str(hook.parent)}  # as when cookiecutter runs the file itself
+    return subprocess.run([sys.executable, "-c", code, str(hook)], capture_output=True, text=True, env=env)
 
 
 def test_pre_prompt_hook_refuses_an_old_cookiecutter():
