@@ -48,6 +48,7 @@ def test_defaults_bake_the_documented_layout(baker: Baker):
         "src/lightning_project/tracking.py",
         "src/lightning_project/export.py",
         "src/lightning_project/callbacks/checkpoint.py",
+        "src/lightning_project/callbacks/finite_loss.py",
         "src/lightning_project/callbacks/learning_curves.py",
         "src/lightning_project/callbacks/prediction_writer.py",
         "src/lightning_project/callbacks/wandb_media.py",

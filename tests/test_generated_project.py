@@ -103,7 +103,7 @@ def test_torchrun_launches_ddp_on_two_cpu_processes(default_project: Path):
         f"--trainer.default_root_dir={root}",
         "--trainer.logger=false",
     )
-    assert sorted(p.name for p in (default_project / root / "checkpoints").iterdir()) == [
+    assert sorted(p.name for p in (default_project / root / "checkpoints").glob("*.ckpt")) == [
         "best.ckpt",
         "last.ckpt",
     ]

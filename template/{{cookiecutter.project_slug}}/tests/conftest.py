@@ -1,5 +1,6 @@
 """Shared fixtures: every test runs in its own folder, offline, with W&B writing to disk."""
 
+import hashlib
 import logging
 import os
 import runpy
@@ -63,6 +64,16 @@ def train(monkeypatch: pytest.MonkeyPatch):
                 wandb.finish()  # a new process would start a new W&B run; so does the next call
 
     return run
+
+
+@pytest.fixture
+def snapshot(workdir: Path):
+    """Every file under the test's folder with a hash of its content: to show that nothing changed."""
+
+    def take() -> dict[str, str]:
+        return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in workdir.rglob("*") if p.is_file()}
+
+    return take
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

@@ -1,6 +1,5 @@
 """Checkpoints users can trust: exact resume, interrupts that save, bad paths that change nothing."""
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -126,10 +125,6 @@ def test_an_interrupted_run_saves_its_place_and_resumes_in_the_same_wandb_run(
     assert interrupted.run_id == continued.run_id == saved["wandb_run_id"]
 
 
-def snapshot(folder: Path) -> dict[str, str]:
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
-
-
 @pytest.mark.parametrize(
     ("ckpt_path", "message"),
     [
@@ -140,7 +135,7 @@ def snapshot(folder: Path) -> dict[str, str]:
     ],
 )
 def test_a_bad_checkpoint_is_one_clear_error_and_changes_nothing(
-    train, workdir: Path, capsys, ckpt_path: str, message: str
+    train, workdir: Path, capsys, snapshot, ckpt_path: str, message: str
 ):
     train("fit", *SHORT, "--trainer.max_epochs=1")
     Path("random.ckpt").write_bytes(os.urandom(4096))
@@ -148,7 +143,7 @@ def test_a_bad_checkpoint_is_one_clear_error_and_changes_nothing(
     torch.save(
         {"state_dict": {"net.fc.weight": torch.zeros(2, 320), "net.fc.bias": torch.zeros(2)}}, "o.ckpt"
     )
-    before = snapshot(workdir)
+    before = snapshot()
     config = ["--config", str(PROJECT / "configs" / "random_mlp.yaml")] if ckpt_path == "best" else []
     capsys.readouterr()
 
@@ -158,4 +153,4 @@ def test_a_bad_checkpoint_is_one_clear_error_and_changes_nothing(
     assert exit_info.value.code == 2
     assert f"error: {message}" in err
     assert "Traceback" not in err
-    assert snapshot(workdir) == before
+    assert snapshot() == before

@@ -8,7 +8,14 @@ import pytest
 from {{ cookiecutter.package_name }} import tracking
 from {{ cookiecutter.package_name }}.tracking import resolve_wandb_mode
 
-from wandb_run import CHUNK_HEADER, FILE_HEADER, CorruptRunFileError, find_runs, load_run
+from wandb_run import (
+    CHUNK_HEADER,
+    FILE_HEADER,
+    CorruptRunFileError,
+    IncompleteRunFileError,
+    find_runs,
+    load_run,
+)
 
 SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=3", "--trainer.limit_val_batches=2"]
 
@@ -137,3 +144,7 @@ def test_the_run_file_reader_rejects_a_damaged_file(train, workdir: Path):
     run_file.write_bytes(bytes(data))
     with pytest.raises(CorruptRunFileError, match="CRC-32"):
         load_run(run_file)
+    data[len(FILE_HEADER) + CHUNK_HEADER.size] ^= 0xFF  # mend it, then cut the file short
+    run_file.write_bytes(bytes(data[:-3]))
+    with pytest.raises(IncompleteRunFileError, match="truncated|ends inside"):
+        load_run(run_file, wait=0)

@@ -8,6 +8,7 @@ than a chunk header is zero padding. The checksum is plain zlib CRC-32 over ``ty
 
 import json
 import struct
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,10 @@ class CorruptRunFileError(ValueError):
     """Raised when a .wandb file is not a complete, intact log, so tests fail loudly, not silently."""
 
 
+class IncompleteRunFileError(CorruptRunFileError):
+    """The file ends in the middle of a record: damaged, or still being written."""
+
+
 def read_records(path: str | Path) -> Iterator[Record]:
     """Yield every Record in a .wandb file, checking each chunk's CRC and joining split records."""
     data = Path(path).read_bytes()
@@ -36,11 +41,13 @@ def read_records(path: str | Path) -> Iterator[Record]:
             pos += BLOCK_SIZE - pos % BLOCK_SIZE
             continue
         if pos + CHUNK_HEADER.size > len(data):
-            raise CorruptRunFileError(f"{path}: truncated chunk header at byte {pos}")
+            raise IncompleteRunFileError(f"{path}: truncated chunk header at byte {pos}")
         checksum, length, kind = CHUNK_HEADER.unpack_from(data, pos)
         chunk = data[pos + CHUNK_HEADER.size : pos + CHUNK_HEADER.size + length]
-        if len(chunk) != length or zlib.crc32(bytes([kind]) + chunk) != checksum:
-            raise CorruptRunFileError(f"{path}: chunk at byte {pos} is truncated or fails its CRC-32")
+        if len(chunk) != length:
+            raise IncompleteRunFileError(f"{path}: chunk at byte {pos} is truncated")
+        if zlib.crc32(bytes([kind]) + chunk) != checksum:
+            raise CorruptRunFileError(f"{path}: chunk at byte {pos} fails its CRC-32")
         if kind not in (FULL, FIRST, MIDDLE, LAST) or (kind in (FULL, FIRST)) != (pending is None):
             raise CorruptRunFileError(f"{path}: unexpected chunk type {kind} at byte {pos}")
         pos += CHUNK_HEADER.size + length
@@ -49,7 +56,7 @@ def read_records(path: str | Path) -> Iterator[Record]:
             yield Record.FromString(pending)
             pending = None
     if pending is not None:
-        raise CorruptRunFileError(f"{path}: file ends inside a multi-chunk record")
+        raise IncompleteRunFileError(f"{path}: file ends inside a multi-chunk record")
 
 
 @dataclass
@@ -79,14 +86,32 @@ def _apply(target: dict, updates, removes=()) -> dict:
     return target
 
 
-def load_run(run_dir_or_file: str | Path) -> WandbRun:
-    """Fold a run's records; config comes from the run record (init) and later config records."""
+def load_run(run_dir_or_file: str | Path, wait: float = 10.0) -> WandbRun:
+    """Fold a run's records; config comes from the run record (init) and later config records.
+
+    W&B's service may still be writing the file's last records when the run has returned from
+    `finish()`: an incomplete file, or one without its exit record, is read again for up to
+    `wait` seconds.
+    """
     path = Path(run_dir_or_file)
     if path.is_dir():
         files = list(path.glob("run-*.wandb"))
         if len(files) != 1:
             raise FileNotFoundError(f"expected one run-*.wandb in {path}, found {len(files)}")
         path = files[0]
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            run = _fold(path)
+            if run.exit_code is not None or time.monotonic() > deadline:
+                return run
+        except IncompleteRunFileError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
+
+
+def _fold(path: Path) -> WandbRun:
     run = WandbRun(path=path)
     for record in read_records(path):
         kind = record.WhichOneof("record_type")

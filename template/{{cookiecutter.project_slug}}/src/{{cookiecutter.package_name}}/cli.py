@@ -7,23 +7,25 @@ in `configs/`.
 
 import importlib
 import inspect
+import os
 import signal
 import sys
 from pathlib import Path
 
+import yaml
 from jsonargparse import Namespace
 from lightning.pytorch import Trainer
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from .callbacks import Checkpoint, CheckpointError
+from .callbacks import Checkpoint, CheckpointError, NonFiniteLossError
 from .callbacks.checkpoint import check_fits, find_checkpoint, read_checkpoint
-from .data.mnist import MissingDataError
+from .data import DataError
 from .tasks import IncompatibleDataError, Task
 from .tracking import (
     SaveRunConfig,
+    configure_loggers,
     continue_wandb_run,
-    place_logs,
     resolve_wandb_mode,
     wandb_run_location,
 )
@@ -40,6 +42,10 @@ def import_class(class_path: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
+class RunFolderError(OSError):
+    """The run's folder cannot be written."""
+
+
 def set_run_folders(config: Namespace) -> None:
     """Unless set: the experiment folder `runs/<stem of the last config file>` and, in it,
     `checkpoints/`."""
@@ -49,6 +55,19 @@ def set_run_folders(config: Namespace) -> None:
         config.trainer.default_root_dir = str(RUNS_DIR / experiment)
     if config.checkpoint.dirpath is None:
         config.checkpoint.dirpath = str(Path(config.trainer.default_root_dir, "checkpoints"))
+
+
+def check_writable(folder: str) -> None:
+    """Fail now, not after the first epoch, if the run cannot write into `folder` (which is made
+    later, only once the run starts)."""
+    path = Path(folder).absolute()
+    existing = next(parent for parent in (path, *path.parents) if parent.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        problem = "is not a folder" if not existing.is_dir() else "is not writable"
+        raise RunFolderError(
+            f"cannot write to {folder}: {existing} {problem}. Run from a folder you can write to, "
+            "or set --trainer.default_root_dir (and --checkpoint.dirpath)."
+        )
 
 
 class CLI(LightningCLI):
@@ -88,8 +107,11 @@ class CLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         set_run_folders(config)
-        place_logs(config.trainer.logger, config.trainer.default_root_dir)
-        resolve_wandb_mode()  # before the logger exists, so W&B never asks for a login
+        if self.subcommand:  # a run that will write files
+            for folder in (config.trainer.default_root_dir, config.checkpoint.dirpath):
+                check_writable(folder)
+        # The W&B mode is decided before the logger exists, so W&B never asks for a login.
+        configure_loggers(config.trainer.logger, config.trainer.default_root_dir, resolve_wandb_mode())
         self.fill_sizes_from_data(config)
 
     @staticmethod
@@ -149,11 +171,34 @@ class CLI(LightningCLI):
     after_validate = after_test = after_predict = report_wandb_run
 
 
+def config_files_in(args: list[str]) -> list[str]:
+    """The files given with `--config` / `-c` (jsonargparse reads them later)."""
+    found = [value for flag, value in zip(args, args[1:], strict=False) if flag in ("--config", "-c")]
+    return found + [arg.split("=", 1)[1] for arg in args if arg.startswith("--config=")]
+
+
+def check_yaml(path: str | Path) -> None:
+    """One line naming the file and the place for a config that is not YAML (jsonargparse's
+    message names neither)."""
+    try:
+        yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        print(f"error: {path} is not valid YAML{where}: {getattr(error, 'problem', error)}.", file=sys.stderr)
+        sys.exit(2)
+    except OSError:
+        pass  # a missing file: jsonargparse says so
+
+
 def main(args: ArgsType = None, default_config_files: list[Path] | None = None, run: bool = True) -> CLI:
     """Run the command line; `default_config_files` are read before any `--config`.
 
     With `run=False` there is no subcommand: the CLI only builds the trainer, model and data.
     """
+    given = sys.argv[1:] if args is None else args
+    for path in [*(default_config_files or []), *(config_files_in(given) if isinstance(given, list) else [])]:
+        check_yaml(path)
     defaults = {"default_config_files": [str(path) for path in default_config_files or []]}
     # With subcommands, each subcommand's parser reads the default config files.
     parser_kwargs = {sub: defaults for sub in ("fit", "validate", "test", "predict")} if run else defaults
@@ -166,9 +211,12 @@ def main(args: ArgsType = None, default_config_files: list[Path] | None = None, 
             args=args,
             run=run,
         )
-    except (IncompatibleDataError, MissingDataError, CheckpointError) as error:  # the user's, not a bug
+    except (IncompatibleDataError, DataError, CheckpointError, RunFolderError) as error:  # the user's to fix
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    except NonFiniteLossError as error:  # a run that failed, not a bug: no traceback either
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
     except SIGTERMException:
         # Lightning ends a SIGTERM'd run with status 0, which schedulers read as "finished". The
         # shell's code for "killed by SIGTERM" says it was not, and the checkpoint is saved.

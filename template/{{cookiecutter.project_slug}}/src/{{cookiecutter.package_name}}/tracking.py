@@ -76,17 +76,21 @@ def continue_wandb_run(logger: Namespace | None, run_id: str | None) -> None:
             config.init_args.id = run_id
 
 
-def place_logs(logger: Namespace | list | bool | None, folder: str) -> None:
-    """Give each logger an absolute folder: W&B its `save_dir` (`./wandb` by default) resolved
-    here, as W&B's background service may run in another working directory; CSV and TensorBoard
-    the experiment's folder when no `save_dir` was given (switching from W&B on the command line
-    carries over its `save_dir: .`)."""
+def configure_loggers(logger: Namespace | list | bool | None, folder: str, wandb_mode: str) -> None:
+    """Settle what the loggers' configs leave open, before the loggers exist.
+
+    W&B gets the mode decided by `resolve_wandb_mode` (W&B reads its environment only once per
+    process) and an absolute `save_dir` (`./wandb` by default; W&B's background service may run
+    in another working directory). CSV and TensorBoard write into the experiment's folder unless
+    a `save_dir` was given (switching from W&B on the command line carries over its `save_dir: .`).
+    """
     for config in logger if isinstance(logger, list) else [logger]:
         if not isinstance(config, Namespace):
             continue
         save_dir = config.init_args.get("save_dir")
         if config.class_path.endswith(".WandbLogger"):
             config.init_args.save_dir = str(Path(save_dir or ".").resolve())
+            config.dict_kwargs = {**(config.get("dict_kwargs") or {}), "mode": wandb_mode}
         elif save_dir in (None, "."):
             config.init_args.save_dir = folder
 
@@ -98,6 +102,8 @@ def wandb_run_location(logger: Logger | None) -> str | None:
     run = logger.experiment
     if run.settings.mode == "offline":
         run_dir = Path(run.dir).parent
+        if run_dir.is_relative_to(Path.cwd()):
+            run_dir = run_dir.relative_to(Path.cwd())
         return f"W&B run saved offline in {run_dir}; upload it with: wandb sync {run_dir}"
     return f"W&B run: {run.url}" if run.url else None
 

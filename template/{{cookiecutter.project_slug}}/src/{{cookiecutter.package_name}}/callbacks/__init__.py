@@ -5,6 +5,7 @@ listed under `trainer.callbacks`.
 """
 
 from .checkpoint import Checkpoint, CheckpointError
+from .finite_loss import NonFiniteLossError, StopOnNonFiniteLoss
 from .learning_curves import LearningCurves
 from .prediction_writer import PredictionWriter
 from .wandb_media import ClassifierMedia, WatchGradients
@@ -14,6 +15,8 @@ __all__ = [
     "CheckpointError",
     "ClassifierMedia",
     "LearningCurves",
+    "NonFiniteLossError",
     "PredictionWriter",
+    "StopOnNonFiniteLoss",
     "WatchGradients",
 ]

@@ -5,6 +5,7 @@ Every one keeps its splits in memory (see `base.py`) and says which sizes it giv
 vectors. The command line passes these to the network, so one network trains on several datasets.
 """
 
+from .base import DataError
 from .crop_yields import CropYieldsDataModule
 from .digits import DigitsDataModule
 from .mnist import FashionMNISTDataModule, MNISTDataModule
@@ -12,6 +13,7 @@ from .synthetic import TeacherDataModule
 
 __all__ = [
     "CropYieldsDataModule",
+    "DataError",
     "DigitsDataModule",
     "FashionMNISTDataModule",
     "MNISTDataModule",

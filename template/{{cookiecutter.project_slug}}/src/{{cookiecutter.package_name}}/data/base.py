@@ -8,6 +8,11 @@ from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 
+class DataError(RuntimeError):
+    """Dataset files that are missing, damaged or cannot be written: the user's to fix, reported
+    in one line."""
+
+
 class InMemoryDataModule(LightningDataModule):
     """Base class: a subclass's `setup` fills `self.splits` ("train", "val", "test") with tensors.
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from .base import RegressionDataModule, split_indices, standardized_splits
+from .base import DataError, RegressionDataModule, split_indices, standardized_splits
 
 FEATURES = ("temperature", "rainfall", "humidity")
 TARGETS = ("apples", "oranges")
@@ -49,9 +49,22 @@ class CropYieldsDataModule(RegressionDataModule):
 
 def read_table(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     """Features and targets of a crop-yield CSV, as float32 tensors."""
-    with path.open(newline="") as file:
-        rows = list(csv.DictReader(file))
     columns = (*FEATURES, *TARGETS)
-    values = [[float(row[column]) for column in columns] for row in rows]
+    try:
+        with path.open(newline="") as file:
+            reader = csv.DictReader(file)
+            missing = [column for column in columns if column not in (reader.fieldnames or [])]
+            if missing:
+                raise DataError(f"{path} has no column {missing[0]!r}: it needs {', '.join(columns)}.")
+            values = [[number(row, column, path, reader.line_num) for column in columns] for row in reader]
+    except OSError as error:
+        raise DataError(f"cannot read --data.csv_path {path} ({error.strerror or error}).") from None
     table = torch.tensor(values, dtype=torch.float32)
     return table[:, : len(FEATURES)], table[:, len(FEATURES) :]
+
+
+def number(row: dict[str, str], column: str, path: Path, line: int) -> float:
+    try:
+        return float(row[column])
+    except (TypeError, ValueError):
+        raise DataError(f"{path} line {line}: {column} {row[column]!r} is not a number.") from None

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import torch
 from torchvision.datasets import MNIST, FashionMNIST
+from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor
 
-from .base import ClassificationDataModule, split_indices, standardized_splits
+from .base import ClassificationDataModule, DataError, split_indices, standardized_splits
 
 RAW_FILES = (
     "train-images-idx3-ubyte",
@@ -15,7 +16,7 @@ RAW_FILES = (
 )
 
 
-class MissingDataError(RuntimeError):
+class MissingDataError(DataError):
     """Dataset files are not on disk and could not be downloaded."""
 
 
@@ -49,11 +50,22 @@ class MNISTDataModule(ClassificationDataModule):
         return Path(self.hparams.data_dir, self.dataset_class.__name__, "raw")
 
     def _dataset(self, train: bool, download: bool = False):
+        name = self.dataset_class.__name__
         try:
             return self.dataset_class(self.hparams.data_dir, train=train, download=download)
-        except RuntimeError as error:  # torchvision: "Dataset not found" or a failed download
+        except OSError as error:  # the folder cannot be made or written (a download was needed)
+            raise DataError(
+                f"cannot write {name} to --data.data_dir {self.hparams.data_dir} "
+                f"({error.strerror or error}): choose a folder you can write to."
+            ) from None
+        except (RuntimeError, ValueError) as error:  # torchvision: not found, failed download, bad file
+            damaged = [file for file in RAW_FILES if not readable_idx(self.raw_folder / file)]
+            if (self.raw_folder / RAW_FILES[0]).is_file() and damaged:
+                raise DataError(
+                    f"{self.raw_folder / damaged[0]} is damaged or cut short: replace it with the "
+                    f"uncompressed original (or delete {self.raw_folder} to download {name} again)."
+                ) from None
             reason = str(error).splitlines()[0]
-            name = self.dataset_class.__name__
             raise MissingDataError(
                 f"{name} is not in {self.raw_folder} and could not be downloaded ({reason}). "
                 f"Put the four uncompressed files {', '.join(RAW_FILES)} there, or set "
@@ -82,3 +94,12 @@ class FashionMNISTDataModule(MNISTDataModule):
     read from `<data_dir>/FashionMNIST/raw/`."""
 
     dataset_class = FashionMNIST
+
+
+def readable_idx(path: Path) -> bool:
+    """Whether torchvision can read `path` as a complete IDX file."""
+    try:
+        read_sn3_pascalvincent_tensor(str(path))
+        return True
+    except (OSError, RuntimeError, ValueError, AssertionError):  # torchvision asserts on its format
+        return False

@@ -96,14 +96,21 @@ class Task(LightningModule):
         return self.optimizer(self.parameters())
 
     def _try_forward(self, datamodule: LightningDataModule) -> torch.Size:
-        """Output shape of the network on a batch of two inputs shaped like the data's."""
+        """Output shape of the network on a batch of two inputs shaped like the data's.
+
+        In evaluation mode, so that the trial changes nothing: no batch-norm statistics, no
+        random numbers drawn by dropout.
+        """
         name = f"{type(self.net).__name__} (in {type(self).__name__})"
         x = torch.zeros(2, *datamodule.input_shape)
+        training = self.net.training
         try:
             with torch.no_grad():
-                return self.net(x).shape
+                return self.net.eval()(x).shape
         except RuntimeError as error:
             raise IncompatibleDataError(
                 f"{name} cannot take the inputs of {type(datamodule).__name__}, shaped "
                 f"{tuple(datamodule.input_shape)}: {error}. Choose a network for such inputs."
             ) from None
+        finally:
+            self.net.train(training)

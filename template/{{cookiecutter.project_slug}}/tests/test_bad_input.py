@@ -1,0 +1,109 @@
+"""Bad input at every door of `python train.py`: one clear line naming the bad value, a non-zero
+exit, no traceback, and the files that were there before left as they were."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+PROJECT = Path(__file__).resolve().parents[1]
+CONFIGS = PROJECT / "configs"
+SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2", "--trainer.limit_val_batches=1"]
+
+
+@pytest.fixture
+def refused(train, capsys, snapshot):
+    """Run `python train.py <args>`; check that it stops with `status`, no traceback and no earlier
+    file changed or lost; give back what it printed on stderr."""
+
+    def run(*args: str, status: int = 2) -> str:
+        before = snapshot()
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_info:
+            train(*args)
+        err = capsys.readouterr().err
+        assert exit_info.value.code == status, err
+        assert "Traceback" not in err
+        after = snapshot()
+        assert {path: after.get(path) for path in before} == before  # new files may appear
+        return err
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["fitt"], "invalid choice: 'fitt'"),
+        (["fit", "--model.net=NoSuchNet"], "NoSuchNet"),
+        (["fit", "--trainer.max_epochs=abc"], "Given value: abc"),
+        (["fit", "--trainer.max_epocs=3"], "unrecognized arguments: --trainer.max_epocs=3"),
+        (["fit", "--config", "missing.yaml"], "missing.yaml"),
+        (["fit", "--config", "broken.yaml"], "error: broken.yaml is not valid YAML at line 3, column 1"),
+    ],
+)
+def test_command_line_mistakes(refused, workdir: Path, args: list[str], named: str):
+    (workdir / "broken.yaml").write_text("trainer:\n  max_epochs: [1\n")
+    assert named in refused(*args)
+
+
+def test_damaged_mnist_file(refused, mnist_dir: Path):
+    images = mnist_dir / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:5000])  # cut short, as by an interrupted copy
+    err = refused("fit", "--config", str(CONFIGS / "mnist_cnn.yaml"), f"--data.data_dir={mnist_dir}", *SHORT)
+    assert f"error: {images} is damaged or cut short" in err
+
+
+def test_data_dir_that_cannot_be_written(refused, workdir: Path):
+    (workdir / "a_file").write_text("not a folder")
+    err = refused("fit", "--config", str(CONFIGS / "mnist_cnn.yaml"), "--data.data_dir=a_file/data", *SHORT)
+    assert "error: cannot write MNIST to --data.data_dir a_file/data" in err
+
+
+@pytest.mark.parametrize(
+    ("table", "named"),
+    [
+        ("temperature,rainfall,apples,oranges\n73,67,56,70\n", "has no column 'humidity'"),
+        (
+            "temperature,rainfall,humidity,apples,oranges\n73,67,43,56,70\n91,88,n/a,81,101\n",
+            "line 3: humidity 'n/a'",
+        ),
+    ],
+)
+def test_crop_yields_csv_with_a_missing_column_or_a_word_for_a_number(
+    refused, workdir, table: str, named: str
+):
+    (workdir / "yields.csv").write_text(table)
+    err = refused("fit", "--config", str(CONFIGS / "crop_yields_linear.yaml"), "--data.csv_path=yields.csv")
+    assert f"error: yields.csv {named}" in err
+
+
+def test_output_folder_that_cannot_be_written_fails_before_training(refused, workdir: Path):
+    (workdir / "a_file").write_text("not a folder")
+    err = refused("fit", "--trainer.default_root_dir=a_file/runs", *SHORT)
+    assert "error: cannot write to a_file/runs" in err
+    assert not (workdir / "wandb").exists()
+
+
+class NanAfter(nn.Module):
+    """A network whose outputs turn to NaN after `steps` training steps, like a diverging run."""
+
+    def __init__(self, in_features: int = 784, out_features: int = 10, steps: int = 6) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features)
+        self.steps = steps
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += self.training
+        out = self.linear(x.flatten(1))
+        return out * float("nan") if self.calls > self.steps else out
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(refused, workdir: Path):
+    args = ["fit", f"--model.net={__name__}.NanAfter", "--trainer.limit_train_batches=4", *SHORT[2:]]
+    err = refused(*args, "--trainer.max_epochs=3", "--trainer.log_every_n_steps=1", status=1)
+    last = workdir / "runs" / "digits_cnn" / "checkpoints" / "last.ckpt"
+    assert f"error: the training loss is nan at step 7 (epoch 1); the last good checkpoint is {last}" in err
+    assert torch.load(last, weights_only=True)["global_step"] == 4  # the end of the first epoch
