@@ -116,7 +116,8 @@ def test_wandb_run_holds_config_metrics_learning_rate_and_media(train, workdir: 
         for key, value in row.items()
         if key.startswith("val/") and isinstance(value, dict)
     }
-    assert media == {"val/confusion_matrix": "images/separated", "val/samples": "images/separated"}
+    # The confusion matrix is a table of counts that W&B draws as its confusion-matrix chart.
+    assert media == {"val/confusion_matrix_table": "table-file", "val/samples": "images/separated"}
     # (A second model watched in one process is named graph_1net..., hence no exact name.)
     assert any(key.startswith("gradients/") and key.endswith("net.conv1.weight") for key in logged)
 
