@@ -1,6 +1,7 @@
 # The two commands of the README. Both install what they need into .venv first.
 #   make demo   generate the default project into build/demo and train it
 #   make test   run every test of the template (bakes, hooks, generated projects)
+#   make bench  the benchmark (bench/run.py): raw loop vs Lightning, writes docs/performance.md
 
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +9,7 @@ PY := $(VENV)/bin/python
 DEMO := build/demo
 DEMO_PROJECT := $(DEMO)/lightning-project
 
-.PHONY: demo test install clean
+.PHONY: demo test bench install clean
 
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +24,16 @@ demo: install
 	$(PY) -m pip install --quiet --no-build-isolation -e "$(DEMO_PROJECT)[dev]"
 	cd $(DEMO_PROJECT) && $(CURDIR)/$(PY) train.py fit
 
+LINTED := tests bench template/hooks/pre_prompt.py template/hooks/answer_rules.py
+
 test: install
-	$(PY) -m ruff check tests template/hooks/pre_prompt.py template/hooks/answer_rules.py
-	$(PY) -m ruff format --check tests template/hooks/pre_prompt.py template/hooks/answer_rules.py
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
 	$(PY) -m pytest
+
+# About 4 minutes on 2 cores; run it on an otherwise idle machine.
+bench: install
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) $(DEMO)

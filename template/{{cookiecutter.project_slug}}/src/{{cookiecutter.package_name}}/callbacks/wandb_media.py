@@ -7,7 +7,6 @@ runs are unaffected).
 from typing import Any, Literal
 
 import torch
-import wandb
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.loggers import WandbLogger
 from torchmetrics.classification import MulticlassConfusionMatrix
@@ -77,6 +76,8 @@ class ClassifierMedia(Callback):
         matrix = self.matrix.compute()  # every process takes part in the sum
         if not trainer.is_global_zero:
             return
+        import wandb  # imported here: half a second of every start-up otherwise
+
         # W&B's own confusion-matrix chart (a table of counts it draws itself): nothing to render here.
         rows = matrix.tolist()
         counts = wandb.Table(

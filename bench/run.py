@@ -1,0 +1,175 @@
+"""Benchmark: Lightning's overhead against the tutorials' raw loop, the data path, and startup.
+
+    make bench            # or: .venv/bin/python bench/run.py
+
+Generates the default project into a temporary folder, installs it into this environment, writes
+MNIST-shaped IDX files, and runs every variant of every workload in a fresh process with the same
+seed, network, batch size (64) and thread count, then prints a table and writes
+docs/performance.md. Variants:
+  R0      the raw loop as seed 000 writes it, over torchvision's per-sample DataLoader
+  R1      the same loop over tensors in memory, shuffled with a permutation
+  L       `python train.py fit` of the generated project as shipped (W&B offline, checkpoints,
+          progress bar, every callback of configs/trainer.yaml)
+  L-lean  the same with the docs' settings for speed (bench/lean.yaml)
+"""
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "bench"
+THREADS = 2
+N_TRAIN, N_TEST = 12_000, 2_000
+# workload: (epochs, L config, extra L flags)
+WORKLOADS = {
+    "cnn": (4, "mnist_cnn.yaml", ["--data.download=false"]),
+    "mlp": (6, "random_mlp.yaml", []),
+    "linear": (40, "crop_yields_linear.yaml", []),
+}
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def write_mnist(root: Path) -> None:
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", N_TRAIN), ("t10k", N_TEST)):
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, n))
+
+
+def run(command: list[str], cwd: Path, out: Path) -> dict:
+    env = {
+        **os.environ,
+        "BENCH_OUT": str(out),
+        "OMP_NUM_THREADS": str(THREADS),
+        "BENCH_THREADS": str(THREADS),
+        "WANDB_MODE": "offline",
+        "WANDB_SILENT": "true",
+        "PYTHONPATH": str(BENCH),
+    }
+    env.pop("WANDB_SERVICE", None)
+    env["BENCH_T0"] = repr(time.time())  # the process starts now: time to first step counts from here
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(
+            f"benchmark command failed: {' '.join(command)}\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+        )
+    return json.loads(out.read_text())
+
+
+def ms_per_step(result: dict) -> float:
+    """Median over the epochs after the first (warm-up) of the mean step time."""
+    steady = result["epochs"][1:] or result["epochs"]
+    return 1000 * statistics.median(epoch["seconds"] / epoch["steps"] for epoch in steady)
+
+
+def wall(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        command, cwd=cwd, check=True, capture_output=True, env={**os.environ, "WANDB_MODE": "offline"}
+    )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    python = sys.executable
+    subprocess.run(
+        [python, "-m", "cookiecutter", "--no-input", "-o", str(work), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
+    project = work / "lightning-project"
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-build-isolation", "-e", str(project)], check=True
+    )
+    data = work / "data"
+    write_mnist(data)
+
+    rows = []
+    for name, (epochs, config, extra) in WORKLOADS.items():
+        numbers = {}
+        for variant in ("R0", "R1"):
+            numbers[variant] = run(
+                [python, str(BENCH / "raw_loop.py"), name, variant, str(epochs), str(data)],
+                project,
+                work / f"{name}-{variant}.json",
+            )
+        base = [
+            "fit",
+            "--config",
+            f"configs/{config}",
+            f"--data.data_dir={data}" if name == "cnn" else None,
+            *extra,
+            f"--trainer.max_epochs={epochs}",
+        ]
+        base = [python, "train.py", *[arg for arg in base if arg]]
+        numbers["L"] = run(
+            [*base, "--trainer.callbacks+=step_timer.StepTimer"], project, work / f"{name}-L.json"
+        )
+        numbers["L-lean"] = run(
+            [*base, "--config", str(BENCH / "lean.yaml")], project, work / f"{name}-lean.json"
+        )
+        r1 = ms_per_step(numbers["R1"])
+        for variant, result in numbers.items():
+            step = ms_per_step(result)
+            rows.append((name, variant, step, step / r1, result["first_step_s"], result["peak_rss_mb"]))
+        print(f"{name}: " + ", ".join(f"{v} {ms_per_step(r):.2f} ms" for v, r in numbers.items()), flush=True)
+
+    help_s = min(wall([python, "train.py", "--help"], project) for _ in range(3))
+    import_s = min(wall([python, "-c", "import lightning_project.cli"], project) for _ in range(3))
+    report(rows, help_s, import_s)
+
+
+def report(rows: list[tuple], help_s: float, import_s: float) -> None:
+    import lightning
+    import torchmetrics
+    import wandb
+
+    table = [
+        "| workload | variant | ms / step | / R1 | first step (s) | peak RSS (MB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    table += [
+        f"| {w} | {v} | {ms:.2f} | {ratio:.2f} | {first:.1f} | {rss:.0f} |"
+        for w, v, ms, ratio, first, rss in rows
+    ]
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores, {THREADS} threads; Python {platform.python_version()}"
+    )
+    versions = ", ".join(f"{m.__name__} {m.__version__}" for m in (torch, lightning, torchmetrics, wandb))
+    text = "\n".join(table)
+    print(text)
+    print(f"python train.py --help: {help_s:.2f} s; import <package>.cli: {import_s:.2f} s")
+    page = REPO / "docs" / "performance.md"
+    notes = (
+        page.read_text().split("<!-- measured -->")[1]
+        if page.exists() and "<!-- measured -->" in page.read_text()
+        else ""
+    )
+    startup = f"`python train.py --help`: {help_s:.2f} s; `import <package>.cli`: {import_s:.2f} s"
+    startup += " (best of 3)."
+    page.write_text(
+        "# Performance\n\nRegenerated by `make bench` (bench/run.py); the notes below the table are "
+        f"written by hand.\n\nMachine: {machine}. {versions}. Date: {time.strftime('%Y-%m-%d')}.\n\n"
+        f"{text}\n\n{startup}\n\n<!-- measured -->{notes}"
+    )
+
+
+if __name__ == "__main__":
+    main()
