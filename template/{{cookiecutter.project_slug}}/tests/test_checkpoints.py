@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from wandb_run import find_runs, load_run
+from wandb_run import load_runs
 
 PROJECT = Path(__file__).resolve().parents[1]
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.logger=false"]
@@ -121,7 +121,7 @@ def test_an_interrupted_run_saves_its_place_and_resumes_in_the_same_wandb_run(
     train(*args, "--ckpt_path=last", f"--trainer.max_epochs={saved['epoch'] + 1}")  # to the epoch's end
     resumed = load(CHECKPOINTS / "last.ckpt")
     assert resumed["epoch"] == saved["epoch"] and resumed["global_step"] > saved["global_step"]
-    interrupted, continued = (load_run(path) for path in find_runs(workdir / "wandb"))
+    interrupted, continued = load_runs(workdir / "wandb")
     assert interrupted.run_id == continued.run_id == saved["wandb_run_id"]
 
 

@@ -15,6 +15,7 @@ from wandb_run import (
     IncompleteRunFileError,
     find_runs,
     load_run,
+    load_runs,
 )
 
 SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=3", "--trainer.limit_val_batches=2"]
@@ -127,7 +128,7 @@ def test_resume_and_test_continue_the_same_wandb_run(train, workdir: Path):
     train("fit", *SHORT, "--trainer.max_epochs=2", "--ckpt_path=last")
     train("test", "--ckpt_path=best", "--trainer.limit_test_batches=2")
 
-    runs = [load_run(path) for path in find_runs(workdir / "wandb")]
+    runs = load_runs(workdir / "wandb")
     assert len(runs) == 3 and len({run.run_id for run in runs}) == 1
     fit, resumed, tested = runs
     assert max(row.get("epoch", 0) for row in resumed.history) == 1  # the second epoch

@@ -115,6 +115,29 @@ def test_fit_draws_its_learning_curves(train, workdir: Path):
         assert image.format == "PNG" and image.width > 400
 
 
+def test_training_loss_is_logged_every_log_every_n_steps(train, workdir: Path):
+    """Logged only on the steps Lightning sends to the loggers (any other `self.log` is wasted
+    time), and the value is that step's loss: the same as in a run that logs every step."""
+
+    def logged_losses(every: int) -> dict[int, str]:
+        train(
+            "fit",
+            *SHORT,
+            "--trainer.limit_train_batches=7",
+            f"--trainer.log_every_n_steps={every}",
+            "--trainer.logger=CSVLogger",
+            "--trainer.callbacks=[]",
+        )
+        metrics = max((workdir / "runs" / "digits_cnn").glob("version_*/metrics.csv"))
+        with metrics.open() as file:
+            return {int(row["step"]): row["train/loss"] for row in csv.DictReader(file) if row["train/loss"]}
+
+    every_step = logged_losses(1)
+    assert sorted(every_step) == list(range(7))
+    every_third = logged_losses(3)
+    assert every_third == {step: every_step[step] for step in (2, 5)}  # steps 3 and 6, from 0
+
+
 def test_csv_and_tensorboard_loggers_write_metrics_to_the_experiment_folder(train, workdir: Path):
     train("fit", *SHORT, "--trainer.logger=CSVLogger", "--trainer.log_every_n_steps=1")
     (metrics,) = (workdir / "runs" / "digits_cnn").glob("version_*/metrics.csv")

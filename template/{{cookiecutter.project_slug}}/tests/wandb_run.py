@@ -65,6 +65,7 @@ class WandbRun:
 
     path: Path
     run_id: str = ""
+    start_time: int = 0  # nanoseconds since the epoch, from the run record
     config: dict = field(default_factory=dict)
     history: list[dict] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
@@ -117,6 +118,7 @@ def _fold(path: Path) -> WandbRun:
         kind = record.WhichOneof("record_type")
         if kind == "run":
             run.run_id = record.run.run_id
+            run.start_time = record.run.start_time.ToNanoseconds()
             _apply(run.config, record.run.config.update, record.run.config.remove)
         elif kind == "config":
             _apply(run.config, record.config.update, record.config.remove)
@@ -129,12 +131,15 @@ def _fold(path: Path) -> WandbRun:
     return run
 
 
-def _start_time(path: Path) -> tuple[int, str]:
-    """Sort key from the run record's start time: directory names only have one-second resolution."""
-    run = next((r.run for r in read_records(path) if r.HasField("run")), None)
-    return (run.start_time.ToNanoseconds() if run else 0, str(path))
-
-
 def find_runs(wandb_dir: str | Path) -> list[Path]:
-    """Return the offline runs' .wandb files under ``wandb_dir`` (the ``wandb/`` folder), oldest first."""
-    return sorted(Path(wandb_dir).glob("offline-run-*/run-*.wandb"), key=_start_time)
+    """Return the offline runs' .wandb files under ``wandb_dir`` (the ``wandb/`` folder)."""
+    return sorted(Path(wandb_dir).glob("offline-run-*/run-*.wandb"))
+
+
+def load_runs(wandb_dir: str | Path) -> list[WandbRun]:
+    """Load every offline run under ``wandb_dir``, oldest first.
+
+    Sorted by the run record's start time, read once each file is complete: folder names have
+    one-second resolution, and a file W&B is still writing may not hold its run record yet.
+    """
+    return sorted((load_run(path) for path in find_runs(wandb_dir)), key=lambda run: run.start_time)

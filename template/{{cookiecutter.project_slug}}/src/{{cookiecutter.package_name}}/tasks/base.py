@@ -61,19 +61,21 @@ class Task(LightningModule):
         outputs = self(x)
         loss = self.loss(outputs, y)
         getattr(self, f"{stage}_metrics").update(outputs, y)
-        # The training loss is logged per step, as the tutorials print it. Validation and test
-        # losses are averaged over the epoch and, under DDP, over all processes (sync_dist).
-        # One `self.log` per step: each call costs Lightning about a millisecond, as much as a
-        # small network's whole step; the metrics are logged once per epoch (`_log_metrics`).
+        # The training loss is logged on the steps Lightning sends to the logger (every
+        # `log_every_n_steps`), as the tutorials print it every few batches: each `self.log`
+        # costs Lightning about a millisecond, as much as a small network's whole step. The
+        # metrics are logged once per epoch (`_log_metrics`). Validation and test losses are
+        # averaged over the epoch and, under DDP, over all processes (sync_dist).
         training = stage == "train"
-        self.log(
-            f"{stage}/loss",
-            loss,
-            prog_bar=True,
-            on_step=training,
-            on_epoch=not training,
-            sync_dist=not training,
-        )
+        if not training or (self.global_step + 1) % self.trainer.log_every_n_steps == 0:
+            self.log(
+                f"{stage}/loss",
+                loss,
+                prog_bar=True,
+                on_step=training,
+                on_epoch=not training,
+                sync_dist=not training,
+            )
         # Callbacks receive this: the loss, and the outputs for plots such as a confusion matrix.
         return {"loss": loss, "outputs": outputs.detach()}
 
