@@ -24,7 +24,7 @@ demo: install
 	$(PY) -m pip install --quiet --no-build-isolation -e "$(DEMO_PROJECT)[dev]"
 	cd $(DEMO_PROJECT) && $(CURDIR)/$(PY) train.py fit
 
-LINTED := tests bench template/hooks/pre_prompt.py template/hooks/answer_rules.py
+LINTED := tests bench template/hooks
 
 test: install
 	$(PY) -m ruff check $(LINTED)

@@ -1,6 +1,7 @@
 """Bake projects with the real cookiecutter command line, the way users do."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,8 @@ def template_choices() -> dict[str, list]:
 class Baker:
     """Runs `cookiecutter <repo> --no-input -o <out> key=value ...` in a subprocess."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, template: Path = REPO) -> None:
+        self.template = template
         self.out = tmp_path / "work" / "out"
         # Keep cookiecutter's own files (replays, clones) out of the user's home and of work/.
         cookiecutter_home = tmp_path / "cookiecutter"
@@ -44,7 +46,7 @@ class Baker:
                 sys.executable,
                 "-m",
                 "cookiecutter",
-                str(REPO),
+                str(self.template),
                 "--no-input",
                 "-o",
                 str(self.out),
@@ -81,3 +83,32 @@ def install(project: Path) -> None:
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation", "-e", f"{project}[dev]"],
         check=True,
     )
+
+
+def offline_env() -> dict[str, str]:
+    """The environment of a user with no network and no W&B account."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("WANDB_")}
+    return {**env, "WANDB_API_KEY": "", "NETRC": os.devnull, "COLUMNS": "200"}
+
+
+def run(project: Path, *command: str, **env: str) -> str:
+    """Run a command in the project as a user without network or W&B account; return its output."""
+    result = subprocess.run(
+        command,
+        cwd=project,
+        env={**offline_env(), **env},
+        stdin=subprocess.DEVNULL,  # nothing may prompt
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope="session")
+def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project `cookiecutter --no-input` makes, installed; shared by the tests that run it."""
+    project = Baker(tmp_path_factory.mktemp("default")).bake()
+    install(project)
+    return project

@@ -8,7 +8,8 @@ from itertools import cycle
 from pathlib import Path
 
 import pytest
-from conftest import SUPPORTED_PYTHON, Baker, install, template_choices
+import yaml
+from conftest import SUPPORTED_PYTHON, Baker, install, offline_env, run, template_choices
 
 # A project that requires a newer Python than the one running the tests cannot be installed here.
 INSTALLABLE_PYTHON = [v for v in SUPPORTED_PYTHON if tuple(map(int, v.split("."))) <= sys.version_info[:2]]
@@ -24,12 +25,6 @@ def variants() -> list[dict]:
         {"project_name": f"Variant {i}", **{key: next(values) for key, values in columns.items()}}
         for i in range(count)
     ]
-
-
-def offline_env() -> dict[str, str]:
-    """The environment of a user with no network and no W&B account."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("WANDB_")}
-    return {**env, "WANDB_API_KEY": "", "NETRC": os.devnull, "COLUMNS": "200"}
 
 
 @pytest.mark.parametrize("answers", variants(), ids=lambda a: a["project_name"])
@@ -50,37 +45,13 @@ def test_baked_project_installs_and_passes_its_own_tests(baker: Baker, answers: 
     assert re.search(r"\d+ passed", result.stdout)
 
 
-@pytest.fixture(scope="module")
-def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project `cookiecutter --no-input` makes, installed."""
-    project = Baker(tmp_path_factory.mktemp("default")).bake()
-    install(project)
-    return project
-
-
-def run(project: Path, *command: str) -> str:
-    """Run a command in the project as a user without network or W&B account; return its output."""
-    result = subprocess.run(
-        command,
-        cwd=project,
-        env=offline_env(),
-        stdin=subprocess.DEVNULL,  # nothing may prompt
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    return result.stdout + result.stderr
-
-
 def test_default_experiment_trains_offline_to_95_percent(default_project: Path):
     """`python train.py fit` with no arguments: the seed CNN on digits, W&B offline."""
     fit_output = run(default_project, sys.executable, "train.py", "fit")
     checkpoints = default_project / "runs" / "digits_cnn" / "checkpoints"
     assert (checkpoints / "best.ckpt").is_file() and (checkpoints / "last.ckpt").is_file()
-    (run_dir,) = (default_project / "wandb").glob("offline-run-*")
-    assert list(run_dir.glob("run-*.wandb"))
-    assert f"wandb sync wandb/{run_dir.name}" in fit_output
+    run_dir = re.search(r"upload it with: wandb sync (wandb/offline-run-\S+)", fit_output).group(1)
+    assert list((default_project / run_dir).glob("run-*.wandb"))
 
     validate_output = run(
         default_project, sys.executable, "train.py", "validate", f"--ckpt_path={checkpoints / 'best.ckpt'}"
@@ -128,3 +99,24 @@ def test_compiled_network_trains_and_keeps_checkpoints_interchangeable(default_p
         f"net.{name}"
         for name in ("conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc.weight", "fc.bias")
     }
+
+
+def test_the_workflow_lint_step_passes_with_the_pre_commit_hooks(default_project: Path, tmp_path: Path):
+    """The GitHub Actions lint step as CI runs it: pre-commit's ruff hooks, from the project's
+    environment (on PATH, as in an activated venv), over a git repository of the baked files."""
+    workflow = yaml.safe_load((default_project / ".github" / "workflows" / "tests.yml").read_text())
+    (lint,) = [
+        step["run"] for step in workflow["jobs"]["test"]["steps"] if step.get("name", "").startswith("Lint")
+    ]
+    for command in (["init", "-q"], ["add", "-A"]):
+        subprocess.run(["git", *command], cwd=default_project, check=True)
+    env = {
+        **offline_env(),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PRE_COMMIT_HOME": str(tmp_path),
+    }
+    result = subprocess.run(lint, shell=True, cwd=default_project, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"ruff check\.+Passed", result.stdout) and re.search(
+        r"ruff format\.+Passed", result.stdout
+    )

@@ -16,11 +16,11 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from answer_rules import problems  # beside this file, which cookiecutter runs in place
 from cookiecutter import cli
 from cookiecutter.config import get_user_config
 from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
+from pre_gen_project import problems  # beside this file, which cookiecutter runs in place
 
 MIN_PYTHON = (3, 10)
 MIN_COOKIECUTTER = (2, 5)  # nested templates ("templates" key) and pre_prompt hooks

@@ -1,6 +1,9 @@
 """`python train.py ...` end to end: real LightningCLI runs, W&B offline, files on disk."""
 
 import csv
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,8 @@ from PIL import Image
 from {{ cookiecutter.package_name }}.data import DigitsDataModule
 
 SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=3", "--trainer.limit_val_batches=2"]
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+PROJECT = Path(__file__).resolve().parents[1]
+CONFIGS = PROJECT / "configs"
 EXPERIMENTS = sorted(path.stem for path in CONFIGS.glob("*.yaml") if path.stem != "trainer")
 
 
@@ -107,6 +111,37 @@ def test_predict_writes_a_csv_row_for_every_test_image_in_order(train, workdir: 
 
     train("predict", "--ckpt_path=best", "--trainer.logger=false")  # a second one keeps the first
     assert len(list((workdir / "runs" / "digits_cnn").glob("predictions-*.csv"))) == 2
+
+
+def test_train_py_alone_prints_a_guide_without_waiting_for_lightning():
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "train.py"], cwd=PROJECT, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    imports = [line for line in result.stderr.splitlines() if line.startswith("import time:")]
+    guide = "\n".join(line for line in result.stderr.splitlines() if not line.startswith("import time:"))
+    for word in ("fit", "validate", "test", "predict", "--config", "--ckpt_path", "--help", *EXPERIMENTS):
+        assert word in guide
+    assert "Traceback" not in guide
+    assert imports and not [line for line in imports if re.search(r"\|\s+(lightning|torch)\b", line)]
+
+
+def test_every_run_ends_by_saying_where_its_files_went(train, workdir: Path, capsys):
+    def reported(*args: str) -> dict[str, str]:
+        capsys.readouterr()
+        train(*args)
+        lines = capsys.readouterr().out.splitlines()
+        return dict(
+            line.split(": ", 1) for line in lines if re.match(r"(Best|Last) checkpoint: |Config: ", line)
+        )
+
+    fit = reported("fit", *SHORT)
+    assert fit["Best checkpoint"] == "runs/digits_cnn/checkpoints/best.ckpt"
+    assert fit["Last checkpoint"] == "runs/digits_cnn/checkpoints/last.ckpt"
+    assert re.fullmatch(r"runs/digits_cnn/configs/\d{8}-\d{6}-fit\.yaml", fit["Config"])
+    test = reported("test", "--ckpt_path=best", "--trainer.limit_test_batches=1")
+    assert list(test) == ["Config"] and test["Config"].endswith("-test.yaml")
+    assert all((workdir / path).is_file() for path in [*fit.values(), *test.values()])
 
 
 def test_fit_draws_its_learning_curves(train, workdir: Path):

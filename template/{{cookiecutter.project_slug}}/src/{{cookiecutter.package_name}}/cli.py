@@ -27,6 +27,7 @@ from .tracking import (
     configure_loggers,
     continue_wandb_run,
     resolve_wandb_mode,
+    shown,
     wandb_run_location,
 )
 
@@ -156,19 +157,24 @@ class CLI(LightningCLI):
         return self.config[self.subcommand].ckpt_path if self.subcommand else None
 
     def after_fit(self) -> None:
-        if self.trainer.is_global_zero:  # under DDP, one process reports
-            checkpoint = self.trainer.checkpoint_callback
-            for kind, path in (("Best", checkpoint.best_model_path), ("Last", checkpoint.last_model_path)):
-                if path:
-                    print(f"{kind} checkpoint: {path}")
-        self.report_wandb_run()
+        checkpoint = self.trainer.checkpoint_callback
+        self.report_run(
+            {"Best checkpoint": checkpoint.best_model_path, "Last checkpoint": checkpoint.last_model_path}
+        )
 
-    def report_wandb_run(self) -> None:
+    def report_run(self, files: dict[str, str] | None = None) -> None:
+        """End every subcommand by saying where its files went: checkpoints, config, W&B run."""
+        if not self.trainer.is_global_zero:  # under DDP, one process reports
+            return
+        saved_config = next((c.path for c in self.trainer.callbacks if isinstance(c, SaveRunConfig)), None)
+        for label, path in {**(files or {}), "Config": saved_config}.items():
+            if path:
+                print(f"{label}: {shown(path)}")
         location = wandb_run_location(self.trainer.logger)
-        if location and self.trainer.is_global_zero:
+        if location:
             print(location)
 
-    after_validate = after_test = after_predict = report_wandb_run
+    after_validate = after_test = after_predict = report_run
 
 
 def config_files_in(args: list[str]) -> list[str]:

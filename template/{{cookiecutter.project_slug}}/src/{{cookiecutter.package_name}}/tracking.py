@@ -101,11 +101,15 @@ def wandb_run_location(logger: Logger | None) -> str | None:
         return None
     run = logger.experiment
     if run.settings.mode == "offline":
-        run_dir = Path(run.dir).parent
-        if run_dir.is_relative_to(Path.cwd()):
-            run_dir = run_dir.relative_to(Path.cwd())
+        run_dir = shown(Path(run.dir).parent)
         return f"W&B run saved offline in {run_dir}; upload it with: wandb sync {run_dir}"
     return f"W&B run: {run.url}" if run.url else None
+
+
+def shown(path: str | Path) -> Path:
+    """`path` as a user reads it best: relative to the current folder when it lies inside it."""
+    path = Path(path)
+    return path.relative_to(Path.cwd()) if path.is_absolute() and path.is_relative_to(Path.cwd()) else path
 
 
 def unused_path(folder: Path, name: str) -> Path:
@@ -122,15 +126,18 @@ def unused_path(folder: Path, name: str) -> Path:
 class SaveRunConfig(SaveConfigCallback):
     """Keep the resolved config of every run, never overwriting an earlier one.
 
-    It goes to `<experiment folder>/configs/<time>-<subcommand>.yaml` and into the logger's run
-    config as `<subcommand>_config` (for W&B: the run's Config panel), so running `fit` twice,
-    or `fit` then `test` (which continues the W&B run of its checkpoint), keeps every one.
+    It goes to `<experiment folder>/configs/<time>-<subcommand>.yaml` (`path`) and into the
+    logger's run config as `<subcommand>_config` (for W&B: the run's Config panel), so running
+    `fit` twice, or `fit` then `test` (which continues the W&B run of its checkpoint), keeps
+    every one.
     """
+
+    path: Path | None = None
 
     def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         stage = TrainerFn(stage).value
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{stage}.yaml"
-        path = unused_path(Path(trainer.default_root_dir, "configs"), name)
+        self.path = path = unused_path(Path(trainer.default_root_dir, "configs"), name)
         self.parser.save(self.config, path)
         if trainer.logger is not None:
             trainer.logger.log_hyperparams({f"{stage}_config": yaml.safe_load(self.parser.dump(self.config))})

@@ -7,6 +7,8 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_info
 
+from ..tracking import shown
+
 
 class LearningCurves(Callback):
     """At the end of `fit`, plot the training and validation loss and every validation metric
@@ -55,7 +57,7 @@ class LearningCurves(Callback):
         folder = getattr(trainer.checkpoint_callback, "dirpath", None) or trainer.default_root_dir
         path = Path(folder, self.filename)
         plot(self.history, path)
-        rank_zero_info(f"Learning curves: {path}")
+        rank_zero_info(f"Learning curves: {shown(path)}")
 
     def state_dict(self) -> dict[str, Any]:
         return {"history": self.history}
