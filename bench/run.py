@@ -110,25 +110,32 @@ def main() -> None:
                 project,
                 work / f"{name}-{variant}.json",
             )
-        base = [
-            "fit",
+        flags = [
             "--config",
             f"configs/{config}",
             f"--data.data_dir={data}" if name == "cnn" else None,
             *extra,
             f"--trainer.max_epochs={epochs}",
         ]
-        base = [python, "train.py", *[arg for arg in base if arg]]
+        flags = [arg for arg in flags if arg]
+        base = [python, "train.py", "fit", *flags]
         numbers["L"] = run(
             [*base, "--trainer.callbacks+=step_timer.StepTimer"], project, work / f"{name}-L.json"
         )
         numbers["L-lean"] = run(
             [*base, "--config", str(BENCH / "lean.yaml")], project, work / f"{name}-lean.json"
         )
+        loading = run(
+            [python, str(BENCH / "data_time.py"), str(epochs), *flags, "--trainer.logger=false"],
+            project,
+            work / f"{name}-data.json",
+        )["ms_per_batch"]
         r1 = ms_per_step(numbers["R1"])
         for variant, result in numbers.items():
             step = ms_per_step(result)
-            rows.append((name, variant, step, step / r1, result["first_step_s"], result["peak_rss_mb"]))
+            share = f"{100 * loading / step:.1f} %" if variant.startswith("L") else ""
+            first, rss = result["first_step_s"], result["peak_rss_mb"]
+            rows.append((name, variant, step, step / r1, share, first, rss))
         print(f"{name}: " + ", ".join(f"{v} {ms_per_step(r):.2f} ms" for v, r in numbers.items()), flush=True)
 
     help_s = min(wall([python, "train.py", "--help"], project) for _ in range(3))
@@ -142,12 +149,12 @@ def report(rows: list[tuple], help_s: float, import_s: float) -> None:
     import wandb
 
     table = [
-        "| workload | variant | ms / step | / R1 | first step (s) | peak RSS (MB) |",
-        "|---|---|---|---|---|---|",
+        "| workload | variant | ms / step | / R1 | data loading / step | first step (s) | peak RSS (MB) |",
+        "|---|---|---|---|---|---|---|",
     ]
     table += [
-        f"| {w} | {v} | {ms:.2f} | {ratio:.2f} | {first:.1f} | {rss:.0f} |"
-        for w, v, ms, ratio, first, rss in rows
+        f"| {w} | {v} | {ms:.2f} | {ratio:.2f} | {share} | {first:.1f} | {rss:.0f} |"
+        for w, v, ms, ratio, share, first, rss in rows
     ]
     machine = (
         f"{platform.machine()}, {os.cpu_count()} cores, {THREADS} threads; Python {platform.python_version()}"
