@@ -8,6 +8,8 @@ seed, network, batch size (64) and thread count, then prints a table and writes
 docs/performance.md. Variants:
   R0      the raw loop as seed 000 writes it, over torchvision's per-sample DataLoader
   R1      the same loop over tensors in memory, shuffled with a permutation
+  LB      R1's loop body as a bare LightningModule under a Trainer with every extra off: the
+          cost of Lightning's loop itself
   L       `python train.py fit` of the generated project as shipped (W&B offline, checkpoints,
           progress bar, every callback of configs/trainer.yaml)
   L-lean  the same with the docs' settings for speed (bench/lean.yaml)
@@ -30,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "bench"
 THREADS = 2
 N_TRAIN, N_TEST = 12_000, 2_000
+ROUNDS = 3  # each variant runs this many times; the table gives medians
 # workload: (epochs, L config, extra L flags)
 WORKLOADS = {
     "cnn": (4, "mnist_cnn.yaml", ["--data.download=false"]),
@@ -103,13 +106,6 @@ def main() -> None:
 
     rows = []
     for name, (epochs, config, extra) in WORKLOADS.items():
-        numbers = {}
-        for variant in ("R0", "R1"):
-            numbers[variant] = run(
-                [python, str(BENCH / "raw_loop.py"), name, variant, str(epochs), str(data)],
-                project,
-                work / f"{name}-{variant}.json",
-            )
         flags = [
             "--config",
             f"configs/{config}",
@@ -118,25 +114,32 @@ def main() -> None:
             f"--trainer.max_epochs={epochs}",
         ]
         flags = [arg for arg in flags if arg]
-        base = [python, "train.py", "fit", *flags]
-        numbers["L"] = run(
-            [*base, "--trainer.callbacks+=step_timer.StepTimer"], project, work / f"{name}-L.json"
-        )
-        numbers["L-lean"] = run(
-            [*base, "--config", str(BENCH / "lean.yaml")], project, work / f"{name}-lean.json"
-        )
+        fit = [python, "train.py", "fit", *flags]
+        commands = {
+            variant: [python, str(BENCH / "raw_loop.py"), name, variant, str(epochs), str(data)]
+            for variant in ("R0", "R1")
+        }
+        commands["LB"] = [python, str(BENCH / "bare_lightning.py"), name, str(epochs), str(data)]
+        commands["L"] = [*fit, "--trainer.callbacks+=step_timer.StepTimer"]
+        commands["L-lean"] = [*fit, "--config", str(BENCH / "lean.yaml")]
+        # Rounds of every variant in turn, so that a slow spell of a shared machine hits all alike.
+        results = {variant: [] for variant in commands}
+        for _ in range(ROUNDS):
+            for variant, command in commands.items():
+                results[variant].append(run(command, project, work / f"{name}-{variant}.json"))
         loading = run(
             [python, str(BENCH / "data_time.py"), str(epochs), *flags, "--trainer.logger=false"],
             project,
             work / f"{name}-data.json",
         )["ms_per_batch"]
-        r1 = ms_per_step(numbers["R1"])
-        for variant, result in numbers.items():
-            step = ms_per_step(result)
-            share = f"{100 * loading / step:.1f} %" if variant.startswith("L") else ""
-            first, rss = result["first_step_s"], result["peak_rss_mb"]
-            rows.append((name, variant, step, step / r1, share, first, rss))
-        print(f"{name}: " + ", ".join(f"{v} {ms_per_step(r):.2f} ms" for v, r in numbers.items()), flush=True)
+        steps = {variant: statistics.median(map(ms_per_step, runs)) for variant, runs in results.items()}
+        for variant, runs in results.items():
+            step = steps[variant]
+            share = f"{100 * loading / step:.1f} %" if variant in ("L", "L-lean") else ""
+            first = statistics.median(result["first_step_s"] for result in runs)
+            rss = max(result["peak_rss_mb"] for result in runs)
+            rows.append((name, variant, step, step / steps["R1"], share, first, rss))
+        print(f"{name}: " + ", ".join(f"{v} {ms:.2f} ms" for v, ms in steps.items()), flush=True)
 
     help_s = min(wall([python, "train.py", "--help"], project) for _ in range(3))
     import_s = min(wall([python, "-c", "import lightning_project.cli"], project) for _ in range(3))

@@ -42,6 +42,20 @@ def test_split_depends_only_on_the_seed():
     assert not torch.equal(test_labels(0), test_labels(1))
 
 
+def test_batches_are_cut_whole_and_equal_sample_by_sample_reading():
+    """The loaders index each tensor once per batch (`TensorBatches`); what they serve is what a
+    DataLoader reading and stacking single samples serves, in the same shuffled order."""
+    dm = DigitsDataModule(batch_size=64)
+    dm.setup("fit")
+    loader = dm.train_dataloader()
+    per_sample = torch.utils.data.DataLoader(dm.splits["train"], batch_size=64, sampler=loader.sampler)
+    loader.sampler.set_epoch(3)
+    batches = list(loader)
+    loader.sampler.set_epoch(3)
+    for (x, y), (x_ref, y_ref) in zip(batches, per_sample, strict=True):
+        assert torch.equal(x, x_ref) and torch.equal(y, y_ref)
+
+
 def test_sizes_are_known_before_any_data_is_loaded():
     digits = DigitsDataModule(image_size=8)
     assert (digits.input_shape, digits.num_classes, digits.in_channels, digits.in_features) == (

@@ -45,11 +45,12 @@ class InMemoryDataModule(LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
         trainer = self.trainer
-        dataset = self.splits[split]
+        dataset = TensorBatches(*self.splits[split].tensors)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
             sampler=EpochShuffler(dataset) if shuffle else None,
+            collate_fn=already_batched,
             # Its own generator, so loading data never draws from the global random state that
             # dropout uses (a resumed run then draws the same dropout masks as an unbroken one).
             generator=self.generator(),
@@ -70,6 +71,22 @@ class InMemoryDataModule(LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         return self._loader("test")
+
+
+class TensorBatches(TensorDataset):
+    """A `TensorDataset` the DataLoader reads a batch at a time: `__getitems__` cuts the batch out
+    of each tensor with one indexing, as a hand-written loop does, instead of stacking 64 samples
+    read one by one (about half the data time of a step). Samplers work as for any dataset, so
+    Lightning's own (`DistributedSampler`, `overfit_batches`) still choose the indices."""
+
+    def __getitems__(self, indices: list[int]) -> list[torch.Tensor]:
+        index = torch.tensor(indices)
+        return [tensor[index] for tensor in self.tensors]
+
+
+def already_batched(batch: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The DataLoader's collate_fn for `TensorBatches`: the batch is made already."""
+    return batch
 
 
 class EpochShuffler(RandomSampler):
