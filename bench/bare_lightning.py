@@ -45,7 +45,7 @@ if __name__ == "__main__":
     name, epochs, data_dir = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     net, criterion, optimizer, batches = workload(name, "R1", data_dir)
     trainer = Trainer(
-        accelerator="cpu",
+        accelerator="auto",  # CUDA when present, as raw_loop.py and the generated project
         max_epochs=epochs,
         logger=False,
         enable_checkpointing=False,

@@ -18,6 +18,8 @@ from torchvision import transforms
 from torchvision.datasets import MNIST
 
 BATCH = 64
+# On a GPU machine the loop runs on CUDA, as the generated project does (accelerator: auto).
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def workload(name: str, variant: str, data_dir: str):
@@ -34,6 +36,7 @@ def workload(name: str, variant: str, data_dir: str):
                 ),
             )
             loader = DataLoader(mnist, batch_size=BATCH, shuffle=True, generator=generator)
+            net.to(DEVICE)
             return net, loss, torch.optim.Adam(net.parameters(), lr), lambda: iter(loader)
         mnist = MNIST(data_dir, train=True)
         x, y = ((mnist.data.float() / 255 - 0.1307) / 0.3081).unsqueeze(1), mnist.targets
@@ -43,6 +46,7 @@ def workload(name: str, variant: str, data_dir: str):
     else:  # linear regression, crop yields' shape: 9 training rows of 3 features, 2 targets
         net, loss, lr = LinearRegression(3, 2), nn.MSELoss(), 0.1
         x, y = torch.randn(9, 3, generator=generator), torch.randn(9, 2, generator=generator)
+    net.to(DEVICE)
     optimizer = (
         torch.optim.Adam(net.parameters(), lr) if name != "linear" else torch.optim.SGD(net.parameters(), lr)
     )
@@ -50,8 +54,10 @@ def workload(name: str, variant: str, data_dir: str):
         loader = DataLoader(TensorDataset(x, y), batch_size=BATCH, shuffle=True, generator=generator)
         return net, loss, optimizer, lambda: iter(loader)
 
+    x, y = x.to(DEVICE), y.to(DEVICE)  # R1 keeps the whole data set on the device
+
     def batches():  # R1: one permutation per epoch, batches sliced from tensors
-        order = torch.randperm(len(x), generator=generator)
+        order = torch.randperm(len(x), generator=generator).to(DEVICE)
         for start in range(0, len(x), BATCH):
             index = order[start : start + BATCH]
             yield x[index], y[index]
@@ -70,11 +76,14 @@ def main(name: str, variant: str, epochs: int, data_dir: str) -> None:
             if start is None:
                 start = time.perf_counter()
                 first_step_at = first_step_at or time.time()
+            inputs, targets = inputs.to(DEVICE), targets.to(DEVICE)  # no-op for R1 and on the CPU
             optimizer.zero_grad()
             loss = criterion(net(inputs), targets)
             loss.backward()
             optimizer.step()
             steps += 1
+        if DEVICE.type == "cuda":
+            torch.cuda.synchronize()  # only at the end of an epoch, as the Lightning variants
         results.append({"seconds": time.perf_counter() - start, "steps": steps})
     with open(os.environ["BENCH_OUT"], "w") as file:
         json.dump(

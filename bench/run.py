@@ -159,9 +159,9 @@ def report(rows: list[tuple], help_s: float, import_s: float) -> None:
         f"| {w} | {v} | {ms:.2f} | {ratio:.2f} | {share} | {first:.1f} | {rss:.0f} |"
         for w, v, ms, ratio, share, first, rss in rows
     ]
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores, {THREADS} threads; Python {platform.python_version()}"
-    )
+    gpu = f"; GPU: {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "; no GPU"
+    cpu = f"{platform.machine()}, {os.cpu_count()} cores, {THREADS} threads"
+    machine = f"{cpu}{gpu}; Python {platform.python_version()}"
     versions = ", ".join(f"{m.__name__} {m.__version__}" for m in (torch, lightning, torchmetrics, wandb))
     text = "\n".join(table)
     print(text)

@@ -9,6 +9,7 @@ import os
 import resource
 import time
 
+import torch
 from lightning.pytorch import Callback
 
 
@@ -30,6 +31,8 @@ class StepTimer(Callback):
             self.first_step_at = time.time()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.fit_loop.epoch_loop.batch_progress.is_last_batch and torch.cuda.is_available():
+            torch.cuda.synchronize()  # once per epoch: the GPU's queued work belongs to this epoch
         self._end, self._steps = time.perf_counter(), self._steps + 1
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:

@@ -1,0 +1,45 @@
+"""The benchmark's parts run against a generated project and report what `bench/run.py` reads.
+
+The timings themselves are for `make bench` to report, not for tests to assert.
+"""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+BENCH = REPO / "bench"
+
+
+def load_bench_runner():
+    """bench/run.py as a module (imported here: it needs torch, which the first bake installs)."""
+    spec = importlib.util.spec_from_file_location("bench_run", BENCH / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_benchmark_variant_runs_and_reports_its_steps(default_project: Path, tmp_path: Path):
+    bench = load_bench_runner()
+    data = tmp_path / "data"
+    bench.write_mnist(data)
+    python, epochs = sys.executable, "2"
+    linear = ["--config", "configs/crop_yields_linear.yaml", f"--trainer.max_epochs={epochs}"]
+    commands = {
+        "cnn-R0": [python, BENCH / "raw_loop.py", "cnn", "R0", "1", data],  # torchvision reads the IDX files
+        "R0": [python, BENCH / "raw_loop.py", "linear", "R0", epochs, data],
+        "R1": [python, BENCH / "raw_loop.py", "linear", "R1", epochs, data],
+        "LB": [python, BENCH / "bare_lightning.py", "linear", epochs, data],
+        "L-lean": [python, "train.py", "fit", *linear, "--config", BENCH / "lean.yaml"],
+    }
+    for variant, command in commands.items():
+        result = bench.run([str(part) for part in command], default_project, tmp_path / f"{variant}.json")
+        if variant == "cnn-R0":
+            assert [epoch["steps"] for epoch in result["epochs"]] == [188]  # 12,000 images in 64s
+        else:
+            assert [epoch["steps"] for epoch in result["epochs"]] == [1, 1]  # 9 rows: one batch an epoch
+        assert bench.ms_per_step(result) > 0 and result["first_step_s"] > 0 and result["peak_rss_mb"] > 100
+
+    data_time = [python, str(BENCH / "data_time.py"), epochs, *linear, "--trainer.logger=false"]
+    assert bench.run(data_time, default_project, tmp_path / "data.json")["ms_per_batch"] > 0
