@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 from lightning_project.cli import main
 
-CONFIGS = Path("configs")
+sys.path.insert(0, os.getcwd())  # the project folder: its train.py names the default configs
+from train import BASE_CONFIG, DEFAULT_EXPERIMENT  # noqa: E402
 
 
 def epoch_ms_per_batch(loader) -> float:
@@ -27,7 +28,7 @@ def epoch_ms_per_batch(loader) -> float:
 if __name__ == "__main__":
     torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
     epochs, flags = int(sys.argv[1]), sys.argv[2:]
-    cli = main(flags, default_config_files=[CONFIGS / "trainer.yaml", CONFIGS / "digits_cnn.yaml"], run=False)
+    cli = main(flags, [BASE_CONFIG], DEFAULT_EXPERIMENT, run=False)
     cli.datamodule.setup("fit")
     times = []
     for epoch in range(epochs):

@@ -167,11 +167,7 @@ def report(rows: list[tuple], help_s: float, import_s: float) -> None:
     print(text)
     print(f"python train.py --help: {help_s:.2f} s; import <package>.cli: {import_s:.2f} s")
     page = REPO / "docs" / "performance.md"
-    notes = (
-        page.read_text().split("<!-- measured -->")[1]
-        if page.exists() and "<!-- measured -->" in page.read_text()
-        else ""
-    )
+    _, _, notes = (page.read_text() if page.exists() else "").partition("<!-- measured -->")
     startup = f"`python train.py --help`: {help_s:.2f} s; `import <package>.cli`: {import_s:.2f} s"
     startup += " (best of 3)."
     page.write_text(

@@ -33,7 +33,7 @@ def template_source(template_dir: Path) -> dict | None:
     directory = template_dir.resolve().relative_to(Path(root).resolve()).as_posix()
     pushed = git(template_dir, "branch", "--remotes", "--contains", commit)
     url = (pushed and git(template_dir, "remote", "get-url", "origin")) or root
-    return {"template": url, "commit": commit, "directory": "" if directory == "." else directory}
+    return {"template": url, "commit": commit, "directory": None if directory == "." else directory}
 
 
 def record_template_source() -> None:
@@ -55,7 +55,7 @@ def record_template_source() -> None:
         "commit": source["commit"],
         "checkout": ANSWERS.get("_checkout"),
         "context": {"cookiecutter": answers},
-        "directory": source["directory"] or None,
+        "directory": source["directory"],
         "skip": [],
     }
     Path(".cruft.json").write_text(json.dumps(record, indent=2) + "\n")

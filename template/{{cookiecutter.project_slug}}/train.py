@@ -5,27 +5,29 @@
     python train.py test --config configs/<experiment>.yaml --ckpt_path best
                                                            evaluate (also validate; best, last or a file)
     python train.py predict --config configs/<experiment>.yaml --ckpt_path best
-                                                           predictions to runs/<experiment>/predictions-*.csv
+                                                           predictions to the run's folder, as CSV
     python train.py fit --trainer.max_epochs=3 --model.optimizer.lr=1e-3
                                                            override any setting of the configs
     python train.py fit --print_config                     the resolved config, without training
     python train.py fit --help                             every option
 
-`configs/trainer.yaml` (shared settings) and `configs/digits_cnn.yaml` (the default
-experiment) are read first; `--config` files and flags override them.
+`configs/trainer.yaml` (shared settings) is read first, then the experiment: `--config` files,
+or `configs/digits_cnn.yaml` when none is given; flags override them. Each `fit` writes into its own
+folder, runs/<experiment>/<run>/ (--run_name names it; by default, its start time).
 """
 
 import sys
 from pathlib import Path
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
-DEFAULT_CONFIGS = [CONFIGS / "trainer.yaml", CONFIGS / "digits_cnn.yaml"]
+BASE_CONFIG = CONFIGS / "trainer.yaml"  # settings every experiment shares
+DEFAULT_EXPERIMENT = CONFIGS / "digits_cnn.yaml"  # read only when no --config is given
 
 if __name__ == "__main__":
     if len(sys.argv) == 1:  # no subcommand: this guide, before Lightning's seconds of imports
-        experiments = sorted(path.stem for path in CONFIGS.glob("*.yaml") if path != DEFAULT_CONFIGS[0])
+        experiments = sorted(path.stem for path in CONFIGS.glob("*.yaml") if path != BASE_CONFIG)
         print(f"{__doc__}\nExperiments in configs/: {', '.join(experiments)}", file=sys.stderr)
         sys.exit(2)  # as for any other command-line mistake
     from {{ cookiecutter.package_name }}.cli import main
 
-    main(default_config_files=DEFAULT_CONFIGS)
+    main(base_configs=[BASE_CONFIG], default_experiment=DEFAULT_EXPERIMENT)

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import wandb
 
+from {{ cookiecutter.package_name }}.runs import runs_in
+
 PROJECT = Path(__file__).resolve().parents[1]
 
 
@@ -47,8 +49,31 @@ def process_env(workdir: Path) -> dict[str, str]:
 
 @pytest.fixture
 def default_configs() -> list[Path]:
-    """The config files `train.py` reads before any `--config`."""
-    return runpy.run_path(str(PROJECT / "train.py"))["DEFAULT_CONFIGS"]
+    """The config files `train.py` reads when no `--config` is given: the shared settings and
+    the default experiment."""
+    names = runpy.run_path(str(PROJECT / "train.py"))
+    return [names["BASE_CONFIG"], names["DEFAULT_EXPERIMENT"]]
+
+
+@pytest.fixture
+def run_folders(workdir: Path):
+    """The run folders of an experiment (`runs/<experiment>/<run>/`), oldest first."""
+
+    def find(experiment: str = "digits_cnn") -> list[Path]:
+        return runs_in(workdir / "runs" / experiment)[::-1]
+
+    return find
+
+
+@pytest.fixture
+def run_folder(run_folders):
+    """The folder of an experiment's only run; fails the test if there is none or several."""
+
+    def find(experiment: str = "digits_cnn") -> Path:
+        (folder,) = run_folders(experiment)
+        return folder
+
+    return find
 
 
 @pytest.fixture

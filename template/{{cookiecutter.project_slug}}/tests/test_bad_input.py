@@ -101,9 +101,9 @@ class NanAfter(nn.Module):
         return out * float("nan") if self.calls > self.steps else out
 
 
-def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(refused, workdir: Path):
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(refused, workdir: Path, run_folder):
     args = ["fit", f"--model.net={__name__}.NanAfter", "--trainer.limit_train_batches=4", *SHORT[2:]]
     err = refused(*args, "--trainer.max_epochs=3", "--trainer.log_every_n_steps=1", status=1)
-    last = workdir / "runs" / "digits_cnn" / "checkpoints" / "last.ckpt"
+    last = (run_folder() / "checkpoints" / "last.ckpt").absolute()
     assert f"error: the training loss is nan at step 7 (epoch 1); the last good checkpoint is {last}" in err
     assert torch.load(last, weights_only=True)["global_step"] == 4  # the end of the first epoch

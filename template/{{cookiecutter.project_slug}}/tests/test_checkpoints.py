@@ -17,7 +17,6 @@ from wandb_run import load_runs
 PROJECT = Path(__file__).resolve().parents[1]
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.logger=false"]
 SHORT = ["--trainer.limit_train_batches=4", "--trainer.limit_val_batches=2", *QUIET]
-CHECKPOINTS = Path("runs", "digits_cnn", "checkpoints")
 
 
 class DropoutNet(nn.Module):
@@ -64,16 +63,18 @@ def test_two_epochs_equal_one_epoch_and_a_resume(train):
     assert [row["epoch"] for row in resumed["callbacks"]["LearningCurves"]["history"]] == [1, 2]
 
 
-def test_last_checkpoint_follows_training_when_the_metric_stops_improving(train):
+def test_last_checkpoint_follows_training_when_the_metric_stops_improving(train, run_folder):
     # With lr=0 the validation loss never improves after the first epoch; `last` must still move.
     train("fit", *SHORT, "--trainer.max_epochs=3", "--model.optimizer.lr=0")
-    assert load(CHECKPOINTS / "best.ckpt")["epoch"] == 0
-    assert load(CHECKPOINTS / "last.ckpt")["epoch"] == 2
+    checkpoints = run_folder() / "checkpoints"
+    assert load(checkpoints / "best.ckpt")["epoch"] == 0
+    assert load(checkpoints / "last.ckpt")["epoch"] == 2
 
 
-def test_a_crash_while_saving_leaves_the_previous_checkpoint_whole(train, monkeypatch):
+def test_a_crash_while_saving_leaves_the_previous_checkpoint_whole(train, monkeypatch, run_folder):
     train("fit", *SHORT, "--trainer.max_epochs=1")
-    before = (CHECKPOINTS / "last.ckpt").read_bytes()
+    last = run_folder() / "checkpoints" / "last.ckpt"
+    before = last.read_bytes()
 
     def disk_full(self, data):  # the file system fails halfway through writing a checkpoint
         self.f.write(data[: len(data) // 2])
@@ -82,14 +83,14 @@ def test_a_crash_while_saving_leaves_the_previous_checkpoint_whole(train, monkey
     monkeypatch.setattr(fsspec.implementations.local.LocalFileOpener, "write", disk_full)
     with pytest.raises(OSError, match="No space left"):
         train("fit", *SHORT, "--trainer.max_epochs=2", "--ckpt_path=last")
-    assert (CHECKPOINTS / "last.ckpt").read_bytes() == before
-    assert load(CHECKPOINTS / "last.ckpt")["epoch"] == 0
+    assert last.read_bytes() == before
+    assert load(last)["epoch"] == 0
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, 1)])
 def test_an_interrupted_run_saves_its_place_and_resumes_in_the_same_wandb_run(
-    train, workdir: Path, process_env: dict, signum: int, status: int
+    train, workdir: Path, process_env: dict, run_folder, signum: int, status: int
 ):
     # Batches of 8: about 160 steps an epoch, so the signal lands mid-epoch.
     args = [
@@ -106,20 +107,22 @@ def test_an_interrupted_run_saves_its_place_and_resumes_in_the_same_wandb_run(
         env=process_env,
     )
     deadline = time.monotonic() + 120
-    while not (CHECKPOINTS / "last.ckpt").exists() and time.monotonic() < deadline and run.poll() is None:
+    while not list(workdir.glob("runs/digits_cnn/*/checkpoints/last.ckpt")) and time.monotonic() < deadline:
+        assert run.poll() is None, run.communicate()[0]
         time.sleep(0.1)
-    first_epoch = load(CHECKPOINTS / "last.ckpt")["global_step"]
+    checkpoints = run_folder() / "checkpoints"
+    first_epoch = load(checkpoints / "last.ckpt")["global_step"]
     run.send_signal(signum)  # early in the second epoch
     output, _ = run.communicate(timeout=60)
 
     assert run.returncode == status, output
     assert "Traceback" not in output
-    saved = load(CHECKPOINTS / "last.ckpt")
+    saved = load(checkpoints / "last.ckpt")
     assert saved["global_step"] > first_epoch and saved["global_step"] % first_epoch != 0  # mid-epoch
     assert "Resume with the same command and --ckpt_path last" in output
 
     train(*args, "--ckpt_path=last", f"--trainer.max_epochs={saved['epoch'] + 1}")  # to the epoch's end
-    resumed = load(CHECKPOINTS / "last.ckpt")
+    resumed = load(run_folder() / "checkpoints" / "last.ckpt")  # the same, only run
     assert resumed["epoch"] == saved["epoch"] and resumed["global_step"] > saved["global_step"]
     interrupted, continued = load_runs(workdir / "wandb")
     assert interrupted.run_id == continued.run_id == saved["wandb_run_id"]
@@ -131,7 +134,7 @@ def test_an_interrupted_run_saves_its_place_and_resumes_in_the_same_wandb_run(
         ("missing.ckpt", "--ckpt_path missing.ckpt: no such file"),
         ("random.ckpt", "random.ckpt: not a complete PyTorch checkpoint"),
         ("o.ckpt", "--ckpt_path o.ckpt holds weights that do not fit ClassificationTask (missing net.conv1"),
-        ("best", "--ckpt_path best: there is no best checkpoint in runs/random_mlp/checkpoints"),
+        ("best", "--ckpt_path best: there is no best checkpoint in runs/random_mlp."),
     ],
 )
 def test_a_bad_checkpoint_is_one_clear_error_and_changes_nothing(

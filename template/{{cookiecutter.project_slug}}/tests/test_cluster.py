@@ -1,7 +1,6 @@
 """The SLURM script, with a stand-in `srun` that records what it would run."""
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +38,7 @@ def test_script_passes_the_cluster_layout_to_train_py(fake_srun: Path, capsys):
         fake_srun,
         "configs/digits_cnn.yaml",
         "--trainer.max_epochs=3",
+        SLURM_JOB_ID="77",
         SLURM_JOB_NUM_NODES="2",
         SLURM_NTASKS_PER_NODE="4",
     )
@@ -46,6 +46,10 @@ def test_script_passes_the_cluster_layout_to_train_py(fake_srun: Path, capsys):
     command = (fake_srun / "srun-args.txt").read_text().splitlines()
     assert command[:5] == ["python", "train.py", "fit", "--config", "configs/digits_cnn.yaml"]
     assert command[5:] == [
+        "--run_name",
+        "slurm-77",
+        "--ckpt_path",
+        "last",
         "--trainer.num_nodes=2",
         "--trainer.devices=4",
         "--trainer.strategy=ddp",
@@ -63,6 +67,12 @@ def test_script_passes_the_cluster_layout_to_train_py(fake_srun: Path, capsys):
         "ddp",
         3,
     )
+
+
+def test_each_array_task_is_its_own_run(fake_srun: Path):
+    run_script(fake_srun, "configs/digits_cnn.yaml", SLURM_ARRAY_JOB_ID="80", SLURM_ARRAY_TASK_ID="3")
+    command = (fake_srun / "srun-args.txt").read_text().splitlines()
+    assert command[command.index("--run_name") + 1] == "slurm-80-3"
 
 
 def test_script_without_a_config_says_how_to_call_it(fake_srun: Path):
@@ -109,16 +119,18 @@ def test_lightning_runs_under_slurm_with_automatic_requeue(monkeypatch, default_
     assert environment.auto_requeue
 
 
-def test_requeued_job_resumes_from_the_hpc_checkpoint(train, workdir: Path, monkeypatch):
-    """Lightning saves `hpc_ckpt_<n>.ckpt` in the experiment folder when SLURM signals the time
-    limit; the requeued job, same command, continues from it instead of starting over."""
-    quiet = ["--trainer.limit_val_batches=2", "--trainer.logger=false"]
-    train("fit", "--trainer.max_epochs=1", "--trainer.limit_train_batches=3", *quiet)
-    run_dir = workdir / "runs" / "digits_cnn"
-    shutil.copy(run_dir / "checkpoints" / "last.ckpt", run_dir / "hpc_ckpt_1.ckpt")  # what the signal saves
-
+def test_requeued_job_resumes_from_the_hpc_checkpoint_in_the_same_run(train, run_folder, monkeypatch):
+    """Lightning saves `hpc_ckpt_<n>.ckpt` in the run's folder when SLURM signals the time limit;
+    the requeued job, same command and job id, continues that run from it instead of starting over."""
     inside_a_slurm_job(monkeypatch)
-    train("fit", "--trainer.max_epochs=2", "--trainer.limit_train_batches=5", *quiet)
-    last = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    script = ["--run_name=slurm-1234", "--ckpt_path=last", "--trainer.limit_val_batches=2"]
+    script.append("--trainer.logger=false")
+    train("fit", *script, "--trainer.max_epochs=1", "--trainer.limit_train_batches=3")
+    run = run_folder()
+    (run / "checkpoints" / "last.ckpt").rename(run / "hpc_ckpt_1.ckpt")  # what the signal saves
+
+    train("fit", *script, "--trainer.max_epochs=2", "--trainer.limit_train_batches=5")
+    assert run_folder() == run
+    last = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     # Resumed: the 3 steps of epoch 0, then 5 of epoch 1. Started over, it would be 5 + 5.
     assert (last["epoch"], last["global_step"]) == (1, 8)

@@ -1,7 +1,5 @@
 """The same experiment on accelerators; these run where the hardware is and are skipped elsewhere."""
 
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -13,16 +11,16 @@ mps = pytest.mark.skipif(not torch.backends.mps.is_available(), reason="needs Ap
 
 @cuda
 @pytest.mark.parametrize("precision", ["32-true", "16-mixed", "bf16-mixed"])
-def test_fit_on_one_cuda_gpu(train, workdir: Path, precision: str):
+def test_fit_on_one_cuda_gpu(train, run_folder, precision: str):
     if precision == "bf16-mixed" and not torch.cuda.is_bf16_supported():
         pytest.skip("this GPU has no bfloat16")
     train(
         "fit", "--trainer.accelerator=gpu", "--trainer.devices=1", f"--trainer.precision={precision}", *SHORT
     )
-    assert (workdir / "runs" / "digits_cnn" / "checkpoints" / "last.ckpt").is_file()
+    assert (run_folder() / "checkpoints" / "last.ckpt").is_file()
 
 
 @mps
-def test_fit_on_apple_mps(train, workdir: Path):
+def test_fit_on_apple_mps(train, run_folder):
     train("fit", "--trainer.accelerator=mps", "--trainer.devices=1", *SHORT)
-    assert (workdir / "runs" / "digits_cnn" / "checkpoints" / "last.ckpt").is_file()
+    assert (run_folder() / "checkpoints" / "last.ckpt").is_file()

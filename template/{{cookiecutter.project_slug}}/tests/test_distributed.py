@@ -21,7 +21,7 @@ def validate(configs: list[Path], ckpt: Path) -> dict[str, float]:
 
 
 @pytest.mark.slow
-def test_ddp_on_two_cpu_processes(workdir: Path, default_configs, process_env, monkeypatch):
+def test_ddp_on_two_cpu_processes(workdir: Path, default_configs, process_env, monkeypatch, run_folder):
     # Half the batch per process: two processes see 2 x 32 samples per step, one sees 64.
     ddp = [
         "--trainer.accelerator=cpu",
@@ -39,8 +39,10 @@ def test_ddp_on_two_cpu_processes(workdir: Path, default_configs, process_env, m
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
-    # Written once, by rank zero: one set of checkpoints, one saved config, one W&B run.
-    run_dir = workdir / "runs" / "digits_cnn"
+    # Written once, by rank zero: one run folder with one set of checkpoints, one saved config,
+    # one W&B run; the second process learnt the folder from the first.
+    (run_dir,) = (workdir / "runs" / "digits_cnn").iterdir()
+    assert run_dir == run_folder()
     assert sorted(path.name for path in (run_dir / "checkpoints").glob("*.ckpt")) == [
         "best.ckpt",
         "last.ckpt",

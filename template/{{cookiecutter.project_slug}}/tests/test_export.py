@@ -20,8 +20,9 @@ TINY = [
     "--trainer.limit_val_batches=1",
     "--trainer.logger=false",
     "--trainer.enable_progress_bar=false",
+    "--trainer.default_root_dir=runs/export",  # a run folder at a known place
 ]
-CHECKPOINT = Path("runs", "digits_cnn", "checkpoints", "best.ckpt")
+CHECKPOINT = Path("runs", "export", "checkpoints", "best.ckpt")
 
 pytestmark = [
     # Lightning's hint when a task is rebuilt with its network; TorchScript's own deprecation.

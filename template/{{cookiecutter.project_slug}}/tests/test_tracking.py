@@ -4,6 +4,7 @@ import socket
 from pathlib import Path
 
 import pytest
+import yaml
 
 from {{ cookiecutter.package_name }} import tracking
 from {{ cookiecutter.package_name }}.tracking import resolve_wandb_mode
@@ -18,6 +19,7 @@ from wandb_run import (
     load_runs,
 )
 
+PROJECT = Path(__file__).resolve().parents[1]
 SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=3", "--trainer.limit_val_batches=2"]
 
 
@@ -79,7 +81,7 @@ def test_unreachable_host_means_offline(capsys: pytest.CaptureFixture, tmp_path:
     assert f"cannot reach {url}" in capsys.readouterr().err
 
 
-def test_run_with_credentials_but_no_reachable_host_still_trains(train, workdir: Path, monkeypatch):
+def test_run_with_credentials_but_no_reachable_host_still_trains(train, workdir, monkeypatch, run_folder):
     # The W&B server is the one thing that cannot run here: it is "down" (a closed local port).
     monkeypatch.delenv("WANDB_MODE")
     monkeypatch.setenv("WANDB_API_KEY", "0" * 40)
@@ -87,10 +89,10 @@ def test_run_with_credentials_but_no_reachable_host_still_trains(train, workdir:
     train("fit", *SHORT)
     (run_file,) = find_runs(workdir / "wandb")
     assert load_run(run_file).exit_code == 0
-    assert (workdir / "runs" / "digits_cnn" / "checkpoints" / "last.ckpt").is_file()
+    assert (run_folder() / "checkpoints" / "last.ckpt").is_file()
 
 
-def test_wandb_run_holds_config_metrics_learning_rate_and_media(train, workdir: Path):
+def test_wandb_run_holds_config_metrics_learning_rate_and_media(train, workdir: Path, run_folder):
     # Gradient histograms every step, so that a 3-step run has some.
     (workdir / "every_step.yaml").write_text(
         "trainer:\n  callbacks:\n"
@@ -98,13 +100,19 @@ def test_wandb_run_holds_config_metrics_learning_rate_and_media(train, workdir: 
         "    - class_path: {{ cookiecutter.package_name }}.callbacks.WatchGradients\n"
         "      init_args: {log: gradients, log_every_n_steps: 1}\n"
     )
-    train("fit", "--config", "every_step.yaml", *SHORT, "--trainer.log_every_n_steps=1")
+    experiment = ["--config", str(PROJECT / "configs" / "digits_cnn.yaml"), "--config", "every_step.yaml"]
+    train("fit", *experiment, *SHORT, "--trainer.log_every_n_steps=1")
 
     (run_file,) = find_runs(workdir / "wandb")
     run = load_run(run_file)
     assert run.exit_code == 0
     assert run.config["fit_config"]["seed_everything"] == 42  # the full resolved config
     assert run.config["fit_config"]["trainer"]["max_epochs"] == 1
+    # The W&B run and the run folder name each other.
+    folder = run_folder()
+    assert run.config["run_dir"] == str(folder.relative_to(workdir))
+    assert run.name == f"digits_cnn/{folder.name}"
+    assert yaml.safe_load((folder / "run.yaml").read_text())["wandb_run_id"] == run.run_id
     assert run.config["net"]["class_path"].endswith("models.Net")  # the model's hyperparameters
     assert run.config["batch_size"] == 64  # and the datamodule's
     logged = {key for row in run.history for key in row}

@@ -31,19 +31,17 @@ def test_every_experiment_config_is_tested():
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_every_experiment_trains_and_validates_one_batch(
-    train, workdir: Path, mnist_dir: Path, experiment: str
-):
+def test_every_experiment_trains_and_validates_one_batch(train, run_folder, mnist_dir: Path, experiment: str):
     data_args = [f"--data.data_dir={mnist_dir}", "--data.download=false"] if "mnist" in experiment else []
     config = ["--config", str(CONFIGS / f"{experiment}.yaml"), *data_args]
     train("fit", *config, "--trainer.fast_dev_run=true")
-    assert (workdir / "runs" / experiment / "checkpoints" / "last.ckpt").is_file()
+    assert (run_folder(experiment) / "checkpoints" / "last.ckpt").is_file()
 
 
-def test_fit_writes_checkpoints_config_and_an_offline_wandb_run(train, workdir: Path):
+def test_fit_writes_checkpoints_config_and_an_offline_wandb_run(train, workdir: Path, run_folder):
     train("fit", *SHORT)
 
-    run_dir = workdir / "runs" / "digits_cnn"
+    run_dir = run_folder()
     assert (run_dir / "checkpoints" / "best.ckpt").is_file()
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
@@ -58,27 +56,29 @@ def test_fit_writes_checkpoints_config_and_an_offline_wandb_run(train, workdir: 
     assert wandb_run.stat().st_size > 0
 
 
-def test_fit_twice_then_test_keeps_every_config(train, workdir: Path):
+def test_fit_twice_then_test_keeps_every_config(train, workdir: Path, run_folders):
     train("fit", *SHORT)
     train("fit", *SHORT)
-    ckpt = workdir / "runs" / "digits_cnn" / "checkpoints" / "last.ckpt"
-    train("test", f"--ckpt_path={ckpt}", "--trainer.limit_test_batches=2")
+    first, second = run_folders()
+    train("test", f"--ckpt_path={first / 'checkpoints' / 'last.ckpt'}", "--trainer.limit_test_batches=2")
 
-    configs = sorted(p.name for p in (workdir / "runs" / "digits_cnn" / "configs").iterdir())
-    assert len(configs) == 3, configs
-    assert sum(name.endswith("-fit.yaml") or "-fit-" in name for name in configs) == 2
+    # Each fit has its own folder; the test of the first run's checkpoint belongs to that run.
+    assert [path.name[-8:] for path in sorted((first / "configs").iterdir())] == ["fit.yaml", "est.yaml"]
+    assert [path.name[-8:] for path in (second / "configs").iterdir()] == ["fit.yaml"]
     assert len(list((workdir / "wandb").glob("offline-run-*"))) == 3
 
 
 @pytest.mark.parametrize("switch_off", [["--trainer.logger=false"], []], ids=["logger=false", "disabled"])
-def test_logging_switched_off_writes_no_wandb_folder(train, workdir: Path, monkeypatch, switch_off: list):
+def test_logging_switched_off_writes_no_wandb_folder(
+    train, workdir: Path, monkeypatch, run_folder, switch_off: list
+):
     monkeypatch.setenv("WANDB_MODE", "offline" if switch_off else "disabled")
     train("fit", *SHORT, *switch_off)
     assert not (workdir / "wandb").exists()
-    assert (workdir / "runs" / "digits_cnn" / "checkpoints" / "last.ckpt").is_file()
+    assert (run_folder() / "checkpoints" / "last.ckpt").is_file()
 
 
-def test_printed_config_feeds_back_into_fit(train, workdir: Path, capsys: pytest.CaptureFixture):
+def test_printed_config_feeds_back_into_fit(train, workdir: Path, capsys: pytest.CaptureFixture, run_folder):
     with pytest.raises(SystemExit) as exit_info:
         train("fit", "--print_config")
     assert exit_info.value.code == 0
@@ -88,14 +88,14 @@ def test_printed_config_feeds_back_into_fit(train, workdir: Path, capsys: pytest
 
     train("fit", "--config", "printed.yaml", *SHORT)
     # The experiment is named after the last config file.
-    assert (workdir / "runs" / "printed" / "checkpoints" / "last.ckpt").is_file()
+    assert (run_folder("printed") / "checkpoints" / "last.ckpt").is_file()
 
 
-def test_predict_writes_a_csv_row_for_every_test_image_in_order(train, workdir: Path):
+def test_predict_writes_a_csv_row_for_every_test_image_in_order(train, run_folder):
     train("fit", *SHORT, "--trainer.logger=false")
     train("predict", "--ckpt_path=best", "--trainer.logger=false")
 
-    (path,) = (workdir / "runs" / "digits_cnn").glob("predictions-*.csv")
+    (path,) = run_folder().glob("predictions-*.csv")  # in the folder of the run that trained it
     with path.open() as file:
         rows = list(csv.DictReader(file))
     data = DigitsDataModule()
@@ -110,7 +110,7 @@ def test_predict_writes_a_csv_row_for_every_test_image_in_order(train, workdir: 
         assert int(row["class"]) == max(range(10), key=probabilities.__getitem__)
 
     train("predict", "--ckpt_path=best", "--trainer.logger=false")  # a second one keeps the first
-    assert len(list((workdir / "runs" / "digits_cnn").glob("predictions-*.csv"))) == 2
+    assert len(list(run_folder().glob("predictions-*.csv"))) == 2
 
 
 def test_train_py_alone_prints_a_guide_without_waiting_for_lightning():
@@ -131,26 +131,27 @@ def test_every_run_ends_by_saying_where_its_files_went(train, workdir: Path, cap
         capsys.readouterr()
         train(*args)
         lines = capsys.readouterr().out.splitlines()
-        return dict(
-            line.split(": ", 1) for line in lines if re.match(r"(Best|Last) checkpoint: |Config: ", line)
-        )
+        reports = r"Run: |(Best|Last) checkpoint: |Config: "
+        return dict(line.split(": ", 1) for line in lines if re.match(reports, line))
 
     fit = reported("fit", *SHORT)
-    assert fit["Best checkpoint"] == "runs/digits_cnn/checkpoints/best.ckpt"
-    assert fit["Last checkpoint"] == "runs/digits_cnn/checkpoints/last.ckpt"
-    assert re.fullmatch(r"runs/digits_cnn/configs/\d{8}-\d{6}-fit\.yaml", fit["Config"])
+    run = fit.pop("Run")
+    assert re.fullmatch(r"runs/digits_cnn/\d{8}-\d{6}", run)  # named after its start time
+    assert fit["Best checkpoint"] == f"{run}/checkpoints/best.ckpt"
+    assert fit["Last checkpoint"] == f"{run}/checkpoints/last.ckpt"
+    assert re.fullmatch(run + r"/configs/\d{8}-\d{6}-fit\.yaml", fit["Config"])
     test = reported("test", "--ckpt_path=best", "--trainer.limit_test_batches=1")
-    assert list(test) == ["Config"] and test["Config"].endswith("-test.yaml")
-    assert all((workdir / path).is_file() for path in [*fit.values(), *test.values()])
+    assert list(test) == ["Run", "Config"] and test["Run"] == run and test["Config"].endswith("-test.yaml")
+    assert all((workdir / path).is_file() for path in [*fit.values(), test["Config"]])
 
 
-def test_fit_draws_its_learning_curves(train, workdir: Path):
+def test_fit_draws_its_learning_curves(train, run_folder):
     train("fit", *SHORT, "--trainer.max_epochs=2", "--trainer.logger=false")
-    with Image.open(workdir / "runs" / "digits_cnn" / "checkpoints" / "learning_curves.png") as image:
+    with Image.open(run_folder() / "learning_curves.png") as image:
         assert image.format == "PNG" and image.width > 400
 
 
-def test_training_loss_is_logged_every_log_every_n_steps(train, workdir: Path):
+def test_training_loss_is_logged_every_log_every_n_steps(train, run_folders):
     """Logged only on the steps Lightning sends to the loggers (any other `self.log` is wasted
     time), and the value is that step's loss: the same as in a run that logs every step."""
 
@@ -163,43 +164,47 @@ def test_training_loss_is_logged_every_log_every_n_steps(train, workdir: Path):
             "--trainer.logger=CSVLogger",
             "--trainer.callbacks=[]",
         )
-        metrics = max((workdir / "runs" / "digits_cnn").glob("version_*/metrics.csv"))
+        (metrics,) = run_folders()[-1].glob("version_*/metrics.csv")
         with metrics.open() as file:
-            return {int(row["step"]): row["train/loss"] for row in csv.DictReader(file) if row["train/loss"]}
+            return {
+                int(row["step"]): row["train/loss"] for row in csv.DictReader(file) if row.get("train/loss")
+            }
 
     every_step = logged_losses(1)
     assert sorted(every_step) == list(range(7))
     every_third = logged_losses(3)
     assert every_third == {step: every_step[step] for step in (2, 5)}  # steps 3 and 6, from 0
+    assert logged_losses(0) == {}  # Lightning's "no step logging", not a division by zero
 
 
-def test_csv_and_tensorboard_loggers_write_metrics_to_the_experiment_folder(train, workdir: Path):
+def test_csv_and_tensorboard_loggers_write_metrics_to_the_run_folder(train, workdir: Path, run_folders):
     train("fit", *SHORT, "--trainer.logger=CSVLogger", "--trainer.log_every_n_steps=1")
-    (metrics,) = (workdir / "runs" / "digits_cnn").glob("version_*/metrics.csv")
+    (metrics,) = run_folders()[-1].glob("version_*/metrics.csv")
     with metrics.open() as file:
         logged = {key for row in csv.DictReader(file) for key, value in row.items() if value}
     assert {"train/loss", "val/loss", "val/acc", "train/lr"} <= logged
 
     event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
     train("fit", *SHORT, "--trainer.logger=TensorBoardLogger", "--trainer.log_every_n_steps=1")
-    (events,) = (workdir / "runs" / "digits_cnn").glob("**/events.out.tfevents.*")
+    (events,) = run_folders()[-1].glob("**/events.out.tfevents.*")
     scalars = event_accumulator.EventAccumulator(str(events)).Reload().Tags()["scalars"]
     assert {"train/loss", "val/loss", "val/acc"} <= set(scalars)
     assert not (workdir / "wandb").exists()
 
 
-def test_networks_and_data_combine_by_short_name_with_sizes_from_the_data(train, workdir: Path):
+def test_networks_and_data_combine_by_short_name_with_sizes_from_the_data(train, run_folder):
     """TwoLayerNet was written for 1000 random features; on digits it gets 784 inputs, 10 outputs."""
     train("fit", "--model.net=TwoLayerNet", "--data=DigitsDataModule", "--data.image_size=28", *SHORT)
-    (saved,) = (workdir / "runs" / "digits_cnn" / "configs").glob("*-fit.yaml")
+    (saved,) = (run_folder() / "configs").glob("*-fit.yaml")
     net = yaml.safe_load(saved.read_text())["model"]["init_args"]["net"]
     assert net["class_path"].endswith("TwoLayerNet")
     assert (net["init_args"]["in_features"], net["init_args"]["out_features"]) == (784, 10)
 
 
-def test_regression_experiment_from_classification_default_by_name(train, workdir: Path):
+def test_regression_experiment_from_classification_default_by_name(train, run_folder):
     train(
         "fit",
+        "--experiment=teacher_by_name",  # else it would be named after the default experiment
         "--model=RegressionTask",
         "--model.net=MyNetwork",
         "--data=TeacherDataModule",
@@ -208,11 +213,12 @@ def test_regression_experiment_from_classification_default_by_name(train, workdi
         *SHORT,
     )
     # The network built from names loads into the experiment written as a config, and tests.
-    last = workdir / "runs" / "digits_cnn" / "checkpoints" / "last.ckpt"
+    run = run_folder("teacher_by_name")
+    last = run / "checkpoints" / "last.ckpt"
     train(
         "test", "--config", str(CONFIGS / "deep_linear.yaml"), f"--ckpt_path={last}", "--trainer.logger=false"
     )
-    assert list((workdir / "runs" / "deep_linear" / "configs").glob("*-test.yaml"))
+    assert list((run / "configs").glob("*-test.yaml"))  # the test of a run's checkpoint belongs to it
 
 
 def test_incompatible_pair_stops_before_training_with_one_message(train, workdir: Path, capsys):
@@ -235,6 +241,6 @@ def test_missing_mnist_offline_is_one_clear_error(train, workdir: Path, capsys):
     assert "Traceback" not in err
 
 
-def test_data_workers_serve_the_same_training(train, workdir: Path):
+def test_data_workers_serve_the_same_training(train, run_folder):
     train("fit", *SHORT, "--data.num_workers=2", "--trainer.logger=false")
-    assert (workdir / "runs" / "digits_cnn" / "checkpoints" / "last.ckpt").is_file()
+    assert (run_folder() / "checkpoints" / "last.ckpt").is_file()

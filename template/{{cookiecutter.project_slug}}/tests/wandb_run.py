@@ -65,6 +65,8 @@ class WandbRun:
 
     path: Path
     run_id: str = ""
+    name: str = ""  # the display name
+    group: str = ""
     start_time: int = 0  # nanoseconds since the epoch, from the run record
     config: dict = field(default_factory=dict)
     history: list[dict] = field(default_factory=list)
@@ -117,7 +119,7 @@ def _fold(path: Path) -> WandbRun:
     for record in read_records(path):
         kind = record.WhichOneof("record_type")
         if kind == "run":
-            run.run_id = record.run.run_id
+            run.run_id, run.name, run.group = record.run.run_id, record.run.display_name, record.run.run_group
             run.start_time = record.run.start_time.ToNanoseconds()
             _apply(run.config, record.run.config.update, record.run.config.remove)
         elif kind == "config":

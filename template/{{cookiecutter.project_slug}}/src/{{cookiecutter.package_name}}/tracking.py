@@ -15,9 +15,11 @@ from urllib.parse import urlparse
 import yaml
 from jsonargparse import Namespace
 from lightning.pytorch import LightningModule, Trainer
-from lightning.pytorch.cli import SaveConfigCallback
+from lightning.pytorch.cli import LightningArgumentParser, SaveConfigCallback
 from lightning.pytorch.loggers import Logger, WandbLogger
 from lightning.pytorch.trainer.states import TrainerFn
+
+from .runs import is_run, record
 
 DEFAULT_HOST = "https://api.wandb.ai"
 
@@ -76,13 +78,17 @@ def continue_wandb_run(logger: Namespace | None, run_id: str | None) -> None:
             config.init_args.id = run_id
 
 
-def configure_loggers(logger: Namespace | list | bool | None, folder: str, wandb_mode: str) -> None:
+def configure_loggers(
+    logger: Namespace | list | bool | None, folder: str, wandb_mode: str, name: str
+) -> None:
     """Settle what the loggers' configs leave open, before the loggers exist.
 
     W&B gets the mode decided by `resolve_wandb_mode` (W&B reads its environment only once per
-    process) and an absolute `save_dir` (`./wandb` by default; W&B's background service may run
-    in another working directory). CSV and TensorBoard write into the experiment's folder unless
-    a `save_dir` was given (switching from W&B on the command line carries over its `save_dir: .`).
+    process), an absolute `save_dir` (`./wandb` by default; W&B's background service may run
+    in another working directory) and, unless the config names the run, the run's `name`
+    (`<experiment>/<run>`, as its folder). CSV and TensorBoard write into the run's folder
+    unless a `save_dir` was given (switching from W&B on the command line carries over its
+    `save_dir: .`).
     """
     for config in logger if isinstance(logger, list) else [logger]:
         if not isinstance(config, Namespace):
@@ -90,6 +96,7 @@ def configure_loggers(logger: Namespace | list | bool | None, folder: str, wandb
         save_dir = config.init_args.get("save_dir")
         if config.class_path.endswith(".WandbLogger"):
             config.init_args.save_dir = str(Path(save_dir or ".").resolve())
+            config.init_args.name = config.init_args.get("name") or name
             config.dict_kwargs = {**(config.get("dict_kwargs") or {}), "mode": wandb_mode}
         elif save_dir in (None, "."):
             config.init_args.save_dir = folder
@@ -124,20 +131,38 @@ def unused_path(folder: Path, name: str) -> Path:
 
 
 class SaveRunConfig(SaveConfigCallback):
-    """Keep the resolved config of every run, never overwriting an earlier one.
+    """Keep the resolved config of every run, never overwriting an earlier one, and let the run's
+    folder and its W&B run name each other.
 
-    It goes to `<experiment folder>/configs/<time>-<subcommand>.yaml` (`path`) and into the
-    logger's run config as `<subcommand>_config` (for W&B: the run's Config panel), so running
-    `fit` twice, or `fit` then `test` (which continues the W&B run of its checkpoint), keeps
-    every one.
+    The config goes to `<run folder>/configs/<time>-<subcommand>.yaml` (`path`) and into the
+    logger's run config as `<subcommand>_config` (for W&B: the run's Config panel), so `fit`,
+    a resumed `fit` and a `test` of its checkpoint (which continues its W&B run) keep every one.
+    The W&B config also gets `run_dir`, the run's folder, and the folder's `run.yaml` the W&B run id.
+
+    `config_to_save` is the config as asked for: a rerun of the saved file is a new run, not
+    one that writes into this run's folder or W&B run.
     """
 
     path: Path | None = None
 
+    def __init__(
+        self,
+        parser: LightningArgumentParser,
+        config: Namespace,
+        config_to_save: Namespace | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(parser, config if config_to_save is None else config_to_save, **kwargs)
+
     def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         stage = TrainerFn(stage).value
+        folder = Path(trainer.default_root_dir)
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{stage}.yaml"
-        self.path = path = unused_path(Path(trainer.default_root_dir, "configs"), name)
+        self.path = path = unused_path(folder / "configs", name)
         self.parser.save(self.config, path)
-        if trainer.logger is not None:
-            trainer.logger.log_hyperparams({f"{stage}_config": yaml.safe_load(self.parser.dump(self.config))})
+        if trainer.logger is None:
+            return
+        config = yaml.safe_load(self.parser.dump(self.config))
+        trainer.logger.log_hyperparams({f"{stage}_config": config, "run_dir": str(shown(folder))})
+        if isinstance(trainer.logger, WandbLogger) and is_run(folder):
+            record(folder, wandb_run_id=trainer.logger.version)

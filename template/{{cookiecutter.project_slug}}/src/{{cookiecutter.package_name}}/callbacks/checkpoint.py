@@ -14,8 +14,10 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from ..errors import UserError
 
-class CheckpointError(ValueError):
+
+class CheckpointError(UserError):
     """A checkpoint that cannot be used: missing, unreadable, or saved by another model."""
 
 
@@ -97,31 +99,6 @@ def set_rng_states(states: dict[str, Any]) -> None:
     torch.set_rng_state(states["torch"])
     if states["cuda"] and len(states["cuda"]) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(states["cuda"])
-
-
-def find_checkpoint(ckpt_path: str, folder: Path, required: bool = True) -> Path | None:
-    """The file that `--ckpt_path` names: `last` and `best` are the newest `last*.ckpt` and
-    `best*.ckpt` in the experiment's checkpoint folder (a new run of the same experiment writes
-    `last-v1.ckpt` next to an earlier `last.ckpt`); anything else is a path.
-
-    Without a `last` checkpoint and not `required` (a `fit` starting for the first time, as a
-    cluster job that resumes itself does), the answer is None: train from the start.
-    """
-    if ckpt_path in ("last", "best"):
-        found = sorted(folder.glob(f"{ckpt_path}*.ckpt"), key=lambda path: path.stat().st_mtime)
-        if found:
-            return found[-1]
-        if not required and ckpt_path == "last":
-            rank_zero_info(f"No checkpoint in {folder} yet: training from the start.")
-            return None
-        raise CheckpointError(
-            f"--ckpt_path {ckpt_path}: there is no {ckpt_path} checkpoint in {folder}. Train the "
-            "experiment first (python train.py fit --config ...), or give a checkpoint file."
-        )
-    path = Path(ckpt_path)
-    if not path.is_file():
-        raise CheckpointError(f"--ckpt_path {ckpt_path}: no such file. Give a .ckpt file, or last or best.")
-    return path
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:

@@ -5,9 +5,14 @@ from typing import Any
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
+from ..errors import UserError
+from ..lightning_internals import logs_this_step
 
-class NonFiniteLossError(RuntimeError):
-    """The training loss became NaN or infinite."""
+
+class NonFiniteLossError(UserError):
+    """The training loss became NaN or infinite: a run that failed, not a bug."""
+
+    exit_code = 1
 
 
 class StopOnNonFiniteLoss(Callback):
@@ -21,7 +26,7 @@ class StopOnNonFiniteLoss(Callback):
     def on_train_batch_end(
         self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        if (trainer.global_step % trainer.log_every_n_steps == 0) and not torch.isfinite(outputs["loss"]):
+        if logs_this_step(trainer) and not torch.isfinite(outputs["loss"]):
             last = getattr(trainer.checkpoint_callback, "last_model_path", "") or "none yet"
             raise NonFiniteLossError(
                 f"the training loss is {outputs['loss'].item()} at step {trainer.global_step} (epoch "

@@ -12,7 +12,7 @@ from ..tracking import shown
 
 class LearningCurves(Callback):
     """At the end of `fit`, plot the training and validation loss and every validation metric
-    per epoch to `learning_curves.png` beside the checkpoints.
+    per epoch to `learning_curves.png` in the run's folder.
 
     The training loss is the mean over each epoch's batches, summed on the device so that no
     step waits for it. The history is kept in checkpoints, so a resumed run plots every epoch.
@@ -54,8 +54,7 @@ class LearningCurves(Callback):
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if not (trainer.is_global_zero and self.history):
             return
-        folder = getattr(trainer.checkpoint_callback, "dirpath", None) or trainer.default_root_dir
-        path = Path(folder, self.filename)
+        path = Path(trainer.default_root_dir, self.filename)
         plot(self.history, path)
         rank_zero_info(f"Learning curves: {shown(path)}")
 

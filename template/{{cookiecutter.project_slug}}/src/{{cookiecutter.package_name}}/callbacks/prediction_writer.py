@@ -17,9 +17,9 @@ class PredictionWriter(BasePredictionWriter):
 
     Row i is input i of the predict split (the `index` column); each output becomes one column,
     or one per value (`probabilities_0`, `probabilities_1`, ...), followed by the input's
-    `target` when the data has one. The folder defaults to the experiment's run folder; under
-    DDP each process writes its own file (`-rank<N>`), whose `index` column says which inputs
-    it got. Earlier files are never overwritten.
+    `target` when the data has one. The folder defaults to the run's folder; under DDP each
+    process writes its own file (`-rank<N>`) into rank zero's folder, and its `index` column says
+    which inputs it got. Earlier files are never overwritten.
     """
 
     def __init__(self, folder: str | None = None) -> None:
@@ -31,7 +31,8 @@ class PredictionWriter(BasePredictionWriter):
 
     def on_predict_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         suffix = f"-rank{trainer.global_rank}" if trainer.world_size > 1 else ""
-        folder = Path(self.folder or trainer.default_root_dir)
+        # The run's folder as rank zero knows it (torchrun's further processes cannot know it).
+        folder = Path(self.folder or trainer.strategy.broadcast(trainer.default_root_dir))
         self.path = unused_path(folder, f"predictions-{time.strftime('%Y%m%d-%H%M%S')}{suffix}.csv")
         self._file = self.path.open("x", newline="")  # "x": fails rather than overwrite
         self._writer = None

@@ -7,8 +7,10 @@ from lightning.pytorch import LightningDataModule
 from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
+from ..errors import UserError
 
-class DataError(RuntimeError):
+
+class DataError(UserError):
     """Dataset files that are missing, damaged or cannot be written: the user's to fix, reported
     in one line."""
 

@@ -6,8 +6,11 @@ from lightning.pytorch.cli import OptimizerCallable
 from torch import nn
 from torchmetrics import MetricCollection
 
+from ..errors import UserError
+from ..lightning_internals import logs_this_step
 
-class IncompatibleDataError(ValueError):
+
+class IncompatibleDataError(UserError):
     """A task and its network cannot train on the chosen data."""
 
 
@@ -67,7 +70,7 @@ class Task(LightningModule):
         # metrics are logged once per epoch (`_log_metrics`). Validation and test losses are
         # averaged over the epoch and, under DDP, over all processes (sync_dist).
         training = stage == "train"
-        if not training or (self.global_step + 1) % self.trainer.log_every_n_steps == 0:
+        if not training or logs_this_step(self.trainer):
             self.log(
                 f"{stage}/loss",
                 loss,
