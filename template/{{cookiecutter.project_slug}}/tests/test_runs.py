@@ -245,14 +245,37 @@ def test_the_experiment_is_named_by_its_config_or_explicitly(train, workdir: Pat
     )
 
 
-def test_a_saved_config_reruns_as_a_new_run(train, workdir: Path, run_folders):
-    train("fit", *SHORT)
+def test_a_saved_config_reruns_as_a_new_run_from_the_start(train, workdir: Path, run_folders):
+    train("fit", *SHORT, "--run_name=first")
+    train("fit", *SHORT, "--run_name=first", "--ckpt_path=last", "--trainer.max_epochs=2")  # resumed
     (first,) = run_folders()
-    (saved,) = (first / "configs").glob("*-fit.yaml")
+    saved = sorted((first / "configs").glob("*-fit*.yaml"))[-1]  # the resumed fit's
+    assert yaml.safe_load((first / "run.yaml").read_text())["resumed_from"] == [
+        str((first / "checkpoints" / "last.ckpt").relative_to(workdir))
+    ]
     train("fit", "--config", str(saved))
     again, second = run_folders()  # the same experiment, a new folder and W&B run
-    assert again == first and wandb_id(first) != wandb_id(second)
-    assert load(second / "checkpoints" / "last.ckpt")["global_step"] == 3  # with the saved settings
+    assert again == first and second.name != "first" and wandb_id(first) != wandb_id(second)
+    # From the start, with the saved settings: 2 epochs of 3 steps.
+    assert (load(second / "checkpoints" / "last.ckpt")["global_step"]) == 6
+
+
+def test_a_named_run_that_trains_elsewhere_is_not_resumed(train, workdir: Path, capsys, snapshot):
+    train("fit", *SHORT, "--run_name=busy", "--trainer.logger=false")
+    other_process = RunLock(workdir / "runs" / "digits_cnn" / "busy")
+    assert other_process.acquire()
+    before = snapshot()
+    capsys.readouterr()
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            train("fit", *SHORT, "--run_name=busy", "--ckpt_path=last", "--trainer.max_epochs=2")
+    finally:
+        other_process.release()
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: --ckpt_path last: runs/digits_cnn/busy is training in another process; wait for it to end.\n"
+    )
+    assert snapshot() == before
 
 
 def test_a_checkpoint_of_the_earlier_layout_still_loads(train, workdir: Path, run_folders):

@@ -67,6 +67,8 @@ class WandbRun:
     run_id: str = ""
     name: str = ""  # the display name
     group: str = ""
+    sweep_id: str = ""
+    preempting: bool = False  # the run said it was stopped by its scheduler (W&B queues it again)
     start_time: int = 0  # nanoseconds since the epoch, from the run record
     config: dict = field(default_factory=dict)
     history: list[dict] = field(default_factory=list)
@@ -120,6 +122,7 @@ def _fold(path: Path) -> WandbRun:
         kind = record.WhichOneof("record_type")
         if kind == "run":
             run.run_id, run.name, run.group = record.run.run_id, record.run.display_name, record.run.run_group
+            run.sweep_id = record.run.sweep_id
             run.start_time = record.run.start_time.ToNanoseconds()
             _apply(run.config, record.run.config.update, record.run.config.remove)
         elif kind == "config":
@@ -128,6 +131,8 @@ def _fold(path: Path) -> WandbRun:
             run.history.append(_apply({}, record.history.item))
         elif kind == "summary":
             _apply(run.summary, record.summary.update, record.summary.remove)
+        elif kind == "preempting":
+            run.preempting = True
         elif kind == "exit":
             run.exit_code = record.exit.exit_code
     return run

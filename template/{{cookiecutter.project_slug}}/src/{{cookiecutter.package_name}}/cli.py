@@ -11,17 +11,19 @@ import os
 import signal
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import yaml
 from jsonargparse import Namespace
-from lightning.pytorch import Trainer
+from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from .callbacks import Checkpoint, CheckpointError
 from .callbacks.checkpoint import check_fits, read_checkpoint
 from .errors import UserError
+from .history import TEST_METRICS_FILE, append_row
 from .runs import (
     RUNS_DIR,
     RunError,
@@ -34,7 +36,9 @@ from .runs import (
     is_experiment_config,
     is_run,
     launched_as_rank_zero,
+    record,
     release,
+    run_info,
     runs_in,
     start,
 )
@@ -64,6 +68,13 @@ def import_class(class_path: str) -> type:
 
 class RunFolderError(UserError):
     """The run's folder cannot be written."""
+
+
+def wandb_sweep_run_id() -> str | None:
+    """In a trial that a W&B sweep agent started, the trial's W&B run id (the agent sets both
+    variables): the trial's run folder is named after it, so that a trial W&B runs again after a
+    preemption (same id) continues its own folder with `--ckpt_path last`."""
+    return os.environ.get("WANDB_RUN_ID") if os.environ.get("WANDB_SWEEP_ID") else None
 
 
 def say(message: str) -> None:
@@ -97,6 +108,7 @@ class CLI(LightningCLI):
     """
 
     checkpoint: dict | None = None  # the one `--ckpt_path` names, opened without its tensors
+    run_name: str | None = None  # --run_name, or the W&B run id of a W&B sweep's trial
     run_folder: Path | None = None  # this run's folder, once known
     claimed = False  # whether this process made `run_folder` (and removes it if nothing starts)
     lock: RunLock | None = None
@@ -148,13 +160,14 @@ class CLI(LightningCLI):
             defaults = defaults if isinstance(defaults, list) else [defaults]
             config_files = [*defaults, *(config.get("config") or [])]
             config.experiment = experiment_name([str(path) for path in config_files])
-        if config.run_name:
-            check_name("--run_name", config.run_name)
+        self.run_name = config.run_name or wandb_sweep_run_id()
+        if self.run_name:
+            check_name("--run_name", self.run_name)
         experiment = RUNS_DIR / config.experiment
         given = self.given_run_folder(config, experiment)
-        if subcommand == "fit" and config.run_name and not config.get("ckpt_path") and given.exists():
+        if subcommand == "fit" and self.run_name and not config.get("ckpt_path") and given.exists():
             raise RunError(
-                f"--run_name {config.run_name}: {shown(given)} exists. Continue that run with "
+                f"--run_name {self.run_name}: {shown(given)} exists. Continue that run with "
                 "--ckpt_path last, or give a new name."
             )
         self.run_folder = given
@@ -164,15 +177,14 @@ class CLI(LightningCLI):
             if path:
                 self.checkpoint = read_checkpoint(path)
 
-    @staticmethod
-    def given_run_folder(config: Namespace, experiment: Path) -> Path | None:
+    def given_run_folder(self, config: Namespace, experiment: Path) -> Path | None:
         """The run folder set before any search: `--trainer.default_root_dir`, the launching
-        process's folder (in a further DDP process), or `--run_name`."""
+        process's folder (in a further DDP process), or the run's name."""
         if config.trainer.default_root_dir:
             return Path(config.trainer.default_root_dir)
         if not launched_as_rank_zero() and os.environ.get(RUN_FOLDER_VARIABLE):
             return Path(os.environ[RUN_FOLDER_VARIABLE])
-        return experiment / config.run_name if config.run_name else None
+        return experiment / self.run_name if self.run_name else None
 
     def find_checkpoint(
         self, config: Namespace, subcommand: str | None, experiment: Path, given: Path | None
@@ -218,7 +230,8 @@ class CLI(LightningCLI):
                 return found[0]
         where = shown(dirpath or given or experiment)
         if subcommand == "fit" and kind == "last":
-            say(f"--ckpt_path last: no checkpoint in {where} yet: training from the start.")
+            why = f" ({'; '.join(passed_over)})" if passed_over else ""
+            say(f"--ckpt_path last: no checkpoint to resume in {where}{why}: training from the start.")
             return None
         raise CheckpointError(
             f"--ckpt_path {kind}: there is no {kind} checkpoint in {where}. Train the experiment "
@@ -235,7 +248,11 @@ class CLI(LightningCLI):
         self.fill_sizes_from_data(config)
         # The config a run saves is what was asked for, with the sizes and experiment filled in;
         # its folder and its W&B run belong to this run only, not to a rerun of its config.
-        self.save_config_kwargs = {**self.save_config_kwargs, "config_to_save": config.clone()}
+        to_save = config.clone()
+        for where in ("run_name", "ckpt_path"):  # a rerun is a new run, from the start
+            if where in to_save:
+                to_save[where] = None
+        self.save_config_kwargs = {**self.save_config_kwargs, "config_to_save": to_save}
         folder = self.settle_run_folder(config)
         config.trainer.default_root_dir = str(folder)
         config.checkpoint.dirpath = config.checkpoint.dirpath or str(folder / "checkpoints")
@@ -255,15 +272,17 @@ class CLI(LightningCLI):
         logs) and the prediction writer does too.
         """
         experiment = RUNS_DIR / config.experiment
-        if not launched_as_rank_zero():
+        if not (launched_as_rank_zero() and self.subcommand):
+            # A further DDP process, or a CLI that only builds (run=False): the folder is not made
+            # here; Lightning makes what it writes into.
             return self.run_folder or experiment / time.strftime("%Y%m%d-%H%M%S")
         check_writable(self.run_folder or experiment)
         if self.run_folder is None:
-            self.run_folder = claim(experiment, config.run_name)
+            self.run_folder = claim(experiment, self.run_name)
             self.claimed = True
-        elif self.run_folder == experiment / str(config.run_name) and not self.run_folder.exists():
-            # `--run_name` with `--ckpt_path last`, the first time
-            self.run_folder = claim(experiment, config.run_name)
+        elif self.run_folder == experiment / str(self.run_name) and not self.run_folder.exists():
+            # a named run with `--ckpt_path last`, the first time
+            self.run_folder = claim(experiment, self.run_name)
             self.claimed = True
         elif not is_run(self.run_folder):  # --trainer.default_root_dir
             self.claimed = not self.run_folder.exists()
@@ -273,6 +292,9 @@ class CLI(LightningCLI):
             self.lock = RunLock(self.run_folder)
             if not self.lock.acquire():
                 raise RunError(f"{shown(self.run_folder)} {TRAINING_ELSEWHERE}")
+            if config.ckpt_path:  # what the saved config leaves out: this fit continued a checkpoint
+                resumed = run_info(self.run_folder).get("resumed_from", [])
+                record(self.run_folder, resumed_from=[*resumed, str(shown(config.ckpt_path))])
         os.environ[RUN_FOLDER_VARIABLE] = str(self.run_folder.absolute())
         return self.run_folder
 
@@ -337,7 +359,22 @@ class CLI(LightningCLI):
         if location:
             print(location)
 
-    after_validate = after_test = after_predict = report_run
+    def after_test(self) -> None:
+        """Keep the test's metrics in the run's `test_metrics.csv` (a row per test), then report."""
+        path = Path(self.trainer.default_root_dir, TEST_METRICS_FILE)
+        if self.trainer.is_global_zero:
+            metrics = {name: float(value) for name, value in self.trainer.callback_metrics.items()}
+            tested = {
+                "tested": datetime.now().isoformat(timespec="seconds"),
+                "checkpoint": self.ckpt_path or "",
+            }
+            append_row(
+                path,
+                {**tested, **{name: value for name, value in metrics.items() if name.startswith("test/")}},
+            )
+        self.report_run({"Test metrics": path})
+
+    after_validate = after_predict = report_run
 
 
 def config_files_in(args: list[str]) -> list[str]:
@@ -370,11 +407,13 @@ def main(
     base_configs: list[Path] | None = None,
     default_experiment: Path | None = None,
     run: bool = True,
+    callbacks: list[Callback] | None = None,
 ) -> CLI:
     """Run the command line. `base_configs` are read before any `--config`; `default_experiment`
     only when no `--config` is given, so that nothing in it reaches another experiment.
 
     With `run=False` there is no subcommand: the CLI only builds the trainer, model and data.
+    `callbacks` are added to the Trainer's whatever the configs say (a sweep adds its own).
     """
     given = sys.argv[1:] if args is None else args
     config_files = config_files_in(given) if isinstance(given, list) else []
@@ -400,6 +439,7 @@ def main(
             save_config_kwargs={"save_to_log_dir": False},
             auto_configure_optimizers=False,  # tasks take their optimizer as an argument
             parser_kwargs=parser_kwargs,
+            trainer_defaults={"callbacks": callbacks} if callbacks else None,
             args=args,
             run=run,
         )

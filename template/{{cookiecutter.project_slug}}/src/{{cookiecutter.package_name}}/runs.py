@@ -191,3 +191,26 @@ def launched_as_rank_zero(environ: os._Environ | dict = os.environ) -> bool:
     """Whether this process is the one that starts a run, not a further process of the same run
     (started by Lightning for DDP, by torchrun or by SLURM), as the launchers' variables say."""
     return all(int(environ.get(key) or 0) == 0 for key in ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID"))
+
+
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A resolved config as the command line names its options: `model.optimizer.lr`, not
+    `model.init_args.optimizer.init_args.lr`; a class by its `class_path`, under its own name."""
+    options = {}
+    for key, value in config.items():
+        if key == "init_args" and isinstance(value, dict):
+            options.update(flatten(value, prefix))
+        elif key == "class_path":
+            options[prefix.rstrip(".")] = value
+        elif key != "dict_kwargs":
+            if isinstance(value, dict):
+                options.update(flatten(value, f"{prefix}{key}."))
+            else:
+                options[prefix + key] = value
+    return options
+
+
+def settings(run: Path) -> dict[str, Any]:
+    """The options a run was trained with: its newest saved `fit` config, flattened."""
+    saved = sorted((run / "configs").glob("*-fit*.yaml"))
+    return flatten(yaml.safe_load(saved[-1].read_text()) or {}) if saved else {}

@@ -85,8 +85,8 @@ def configure_loggers(
 
     W&B gets the mode decided by `resolve_wandb_mode` (W&B reads its environment only once per
     process), an absolute `save_dir` (`./wandb` by default; W&B's background service may run
-    in another working directory) and, unless the config names the run, the run's `name`
-    (`<experiment>/<run>`, as its folder). CSV and TensorBoard write into the run's folder
+    in another working directory), unless the config names the run, the run's `name`
+    (`<experiment>/<run>`, as its folder), and the group `WANDB_RUN_GROUP` names (a sweep's). CSV and TensorBoard write into the run's folder
     unless a `save_dir` was given (switching from W&B on the command line carries over its
     `save_dir: .`).
     """
@@ -98,6 +98,8 @@ def configure_loggers(
             config.init_args.save_dir = str(Path(save_dir or ".").resolve())
             config.init_args.name = config.init_args.get("name") or name
             config.dict_kwargs = {**(config.get("dict_kwargs") or {}), "mode": wandb_mode}
+            if os.environ.get("WANDB_RUN_GROUP"):  # a sweep's group; W&B reads it only when it starts
+                config.dict_kwargs.setdefault("group", os.environ["WANDB_RUN_GROUP"])
         elif save_dir in (None, "."):
             config.init_args.save_dir = folder
 

@@ -1,5 +1,6 @@
-"""A picture of how training went, for machines with no W&B server to look at."""
+"""How training went, on disk: for machines with no W&B server to look at, and for compare.py."""
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -7,15 +8,17 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_info
 
+from ..history import METRICS_FILE, write_rows
 from ..tracking import shown
 
 
 class LearningCurves(Callback):
-    """At the end of `fit`, plot the training and validation loss and every validation metric
-    per epoch to `learning_curves.png` in the run's folder.
+    """After every epoch, the run's `metrics.csv` (see `history.py`): the mean training loss,
+    every validation metric and the seconds of training so far; at the end of `fit`, these
+    curves plotted to `learning_curves.png` in the run's folder.
 
     The training loss is the mean over each epoch's batches, summed on the device so that no
-    step waits for it. The history is kept in checkpoints, so a resumed run plots every epoch.
+    step waits for it. The history is kept in checkpoints, so a resumed run has every epoch.
     """
 
     def __init__(self, filename: str = "learning_curves.png") -> None:
@@ -23,6 +26,12 @@ class LearningCurves(Callback):
         self.history: list[dict[str, float]] = []
         self._loss_sum: torch.Tensor | float = 0.0
         self._batches = 0
+        self._seconds_before = 0.0  # training time of the epochs before this process started
+        self._started = 0.0
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._seconds_before = self.history[-1].get("time", 0.0) if self.history else 0.0
+        self._started = time.perf_counter()
 
     def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._loss_sum, self._batches = 0.0, 0
@@ -44,12 +53,15 @@ class LearningCurves(Callback):
 
     def _record(self, trainer: Trainer) -> None:
         row = {"epoch": trainer.current_epoch + 1}
+        row["time"] = round(self._seconds_before + time.perf_counter() - self._started, 3)
         if self._batches:
             row["train/loss"] = float(self._loss_sum / self._batches)
         for name, value in trainer.callback_metrics.items():
             if name.startswith("val/") and value.numel() == 1:
                 row[name] = float(value)
         self.history.append(row)
+        if trainer.is_global_zero:
+            write_rows(Path(trainer.default_root_dir, METRICS_FILE), self.history)
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if not (trainer.is_global_zero and self.history):
@@ -69,7 +81,7 @@ def plot(history: list[dict[str, float]], path: Path) -> None:
     """One panel for the losses, one per validation metric; epochs on the x axis."""
     from matplotlib.figure import Figure  # imported here: matplotlib costs startup time
 
-    metrics = sorted({name for row in history for name in row} - {"epoch", "train/loss", "val/loss"})
+    metrics = sorted({name for row in history for name in row} - {"epoch", "time", "train/loss", "val/loss"})
     panels = [("loss", ["train/loss", "val/loss"])] + [(name, [name]) for name in metrics]
     figure = Figure(figsize=(4.5 * len(panels), 3.5), layout="constrained")
     for axes, (title, names) in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels, strict=True):
