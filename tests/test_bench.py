@@ -43,3 +43,9 @@ def test_every_benchmark_variant_runs_and_reports_its_steps(default_project: Pat
 
     data_time = [python, str(BENCH / "data_time.py"), epochs, *linear, "--trainer.logger=false"]
     assert bench.run(data_time, default_project, tmp_path / "data.json")["ms_per_batch"] > 0
+
+
+def test_the_sweep_figure_comes_from_the_trials_records(default_project: Path):
+    figures = load_bench_runner().sweep_overhead(default_project, sys.executable, trials=2)
+    assert figures["trials"] == 2
+    assert 0 < figures["outside_fit_s"] < figures["startup_s"] and figures["fit_s"] > 0

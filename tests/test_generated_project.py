@@ -48,7 +48,8 @@ def test_baked_project_installs_and_passes_its_own_tests(baker: Baker, answers: 
 def test_default_experiment_trains_offline_to_95_percent(default_project: Path):
     """`python train.py fit` with no arguments: the seed CNN on digits, W&B offline."""
     fit_output = run(default_project, sys.executable, "train.py", "fit")
-    checkpoints = default_project / "runs" / "digits_cnn" / "checkpoints"
+    run_folder = re.search(r"^Run: (runs/digits_cnn/\S+)$", fit_output, re.MULTILINE).group(1)
+    checkpoints = default_project / run_folder / "checkpoints"
     assert (checkpoints / "best.ckpt").is_file() and (checkpoints / "last.ckpt").is_file()
     run_dir = re.search(r"upload it with: wandb sync (wandb/offline-run-\S+)", fit_output).group(1)
     assert list((default_project / run_dir).glob("run-*.wandb"))
