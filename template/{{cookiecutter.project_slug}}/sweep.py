@@ -26,5 +26,6 @@ if __name__ == "__main__":
     except ModuleNotFoundError as error:
         if error.name not in ("optuna", "optuna_integration"):
             raise
-        sys.exit('error: sweep.py needs Optuna: pip install -e ".[sweeps]"')
+        print('error: sweep.py needs Optuna: pip install -e ".[sweeps]"', file=sys.stderr)
+        sys.exit(2)
     sys.exit(main(configs=(BASE_CONFIG, DEFAULT_EXPERIMENT)))

@@ -12,10 +12,10 @@
 #SBATCH --cpus-per-task=8
 #SBATCH --time=04:00:00
 #SBATCH --output=slurm-%A_%a.out
-# 120 s before the time limit SLURM signals this script, which requeues the task. SLURM then stops
-# the running trial with SIGTERM: it saves its last checkpoint and tells W&B it was preempted, so
-# the sweep queues it again; the agent that gets it continues it from that checkpoint (the trial's
-# run folder is named after its W&B run id, and the sweep's command has --ckpt_path last).
+# 120 s before the time limit SLURM signals this script, which requeues the task: its agent starts
+# again and goes on with the sweep's next trials. SLURM stops the running trial with SIGTERM: it
+# saves its last checkpoint (in runs/<experiment>/<its W&B run id>/) and W&B shows it as crashed;
+# W&B does not run it again.
 #SBATCH --signal=B:USR1@120
 #SBATCH --requeue
 set -euo pipefail

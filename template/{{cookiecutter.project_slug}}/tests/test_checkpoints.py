@@ -112,7 +112,8 @@ def test_an_interrupted_run_saves_its_place_and_resumes_in_the_same_wandb_run(
         time.sleep(0.1)
     checkpoints = run_folder() / "checkpoints"
     first_epoch = load(checkpoints / "last.ckpt")["global_step"]
-    run.send_signal(signum)  # early in the second epoch
+    time.sleep(0.5)  # past the end of the first epoch (validation, media, curves), into the second
+    run.send_signal(signum)
     output, _ = run.communicate(timeout=60)
 
     assert run.returncode == status, output

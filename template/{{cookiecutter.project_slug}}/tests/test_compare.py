@@ -99,6 +99,8 @@ def test_the_table_holds_the_numbers_of_the_runs_files(compare, three_runs: Path
     both = [by_seed["a"], by_seed["b"]]
     assert f"| 0.003 | 2 | {statistics.mean(both):.4g} ± {statistics.stdev(both):.2g} |" in out
     assert f"| 0.0005 | 1 | {by_seed['c']:.4g} ± 0 |" in out
+    # Of the two seeds, one was tested: the test column says so.
+    assert f"| {float(table[[r['run'] for r in table].index('a')]['test/acc']):.4g} ± 0 (1 of 2) |" in out
     assert Path("runs/digits_cnn/comparison.md").read_text() == out.split("\nWritten: ")[0]
     with Image.open("runs/digits_cnn/comparison.png") as image:
         assert image.format == "PNG" and image.width > 400

@@ -117,8 +117,8 @@ def test_the_wandb_agent_command_runs_a_fit_with_the_trial_values(in_project: Pa
     result = subprocess.run(line, cwd=in_project, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
-    # The trial's own run folder, named after its W&B run id (a preempted trial continues it),
-    # holding the trial's values; its W&B run is the agent's, in the sweep.
+    # The trial's own run folder, named after its W&B run id, holding the trial's values; its W&B
+    # run is the agent's, in the sweep.
     run = run_folder()
     assert run.name == "trial0001"
     (saved,) = (run / "configs").glob("*-fit.yaml")
@@ -275,6 +275,7 @@ def test_a_hopeless_trial_is_pruned(sweep, in_project: Path):
             "model.optimizer.lr?",
         ),
         ({"method": "hyperopt"}, "method 'hyperopt' is not one of grid, random, bayes."),
+        ({"run_caps": 3}, "unknown key 'run_caps': did you mean run_cap?"),
         (
             {
                 "method": "random",

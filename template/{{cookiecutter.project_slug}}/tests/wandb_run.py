@@ -68,7 +68,6 @@ class WandbRun:
     name: str = ""  # the display name
     group: str = ""
     sweep_id: str = ""
-    preempting: bool = False  # the run said it was stopped by its scheduler (W&B queues it again)
     start_time: int = 0  # nanoseconds since the epoch, from the run record
     config: dict = field(default_factory=dict)
     history: list[dict] = field(default_factory=list)
@@ -131,8 +130,6 @@ def _fold(path: Path) -> WandbRun:
             run.history.append(_apply({}, record.history.item))
         elif kind == "summary":
             _apply(run.summary, record.summary.update, record.summary.remove)
-        elif kind == "preempting":
-            run.preempting = True
         elif kind == "exit":
             run.exit_code = record.exit.exit_code
     return run

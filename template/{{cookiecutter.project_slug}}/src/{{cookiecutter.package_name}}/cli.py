@@ -5,12 +5,12 @@ Trainer, a task (model) and a datamodule, then runs the subcommand. Everything e
 in `configs/`.
 """
 
-import importlib
 import inspect
 import os
+import pkgutil
 import signal
 import sys
-import time
+import warnings
 from datetime import datetime
 from pathlib import Path
 
@@ -20,27 +20,18 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from .callbacks import Checkpoint, CheckpointError
+from .callbacks import Checkpoint
 from .callbacks.checkpoint import check_fits, read_checkpoint
-from .errors import UserError
+from .errors import CheckpointError, UserError
 from .history import TEST_METRICS_FILE, append_row
 from .runs import (
-    RUNS_DIR,
-    RunError,
-    RunLock,
-    check_name,
-    checkpoints_of,
-    claim,
+    RUN_FOLDER_VARIABLE,
+    RunFolder,
+    check_writable,
     experiment_name,
-    in_use,
     is_experiment_config,
-    is_run,
     launched_as_rank_zero,
-    record,
-    release,
-    run_info,
-    runs_in,
-    start,
+    shown,
 )
 from .tasks import IncompatibleDataError, Task
 from .tracking import (
@@ -48,52 +39,12 @@ from .tracking import (
     configure_loggers,
     continue_wandb_run,
     resolve_wandb_mode,
-    shown,
     wandb_run_location,
 )
 
 # Sizes the data determines. Where the task or its network has a constructor argument of one
 # of these names, the command line sets it from the datamodule's attribute of the same name.
 DATA_SIZES = ("num_classes", "in_channels", "in_features", "out_features")
-
-# How the process that starts a run tells the processes Lightning starts for DDP where the run is.
-RUN_FOLDER_VARIABLE = f"{__package__.upper()}_RUN_FOLDER"
-TRAINING_ELSEWHERE = "is training in another process; wait for it to end."
-
-
-def import_class(class_path: str) -> type:
-    module, _, name = class_path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
-
-
-class RunFolderError(UserError):
-    """The run's folder cannot be written."""
-
-
-def wandb_sweep_run_id() -> str | None:
-    """In a trial that a W&B sweep agent started, the trial's W&B run id (the agent sets both
-    variables): the trial's run folder is named after it, so that a trial W&B runs again after a
-    preemption (same id) continues its own folder with `--ckpt_path last`."""
-    return os.environ.get("WANDB_RUN_ID") if os.environ.get("WANDB_SWEEP_ID") else None
-
-
-def say(message: str) -> None:
-    """Print a line for the user, once per run (not from every DDP process)."""
-    if launched_as_rank_zero():
-        print(message)
-
-
-def check_writable(folder: str | Path) -> None:
-    """Fail now, not after the first epoch, if the run cannot write into `folder` (which is made
-    later, only once the run starts)."""
-    path = Path(folder).absolute()
-    existing = next(parent for parent in (path, *path.parents) if parent.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        problem = "is not a folder" if not existing.is_dir() else "is not writable"
-        raise RunFolderError(
-            f"cannot write to {folder}: {existing} {problem}. Run from a folder you can write to, "
-            "or set --trainer.default_root_dir (and --checkpoint.dirpath)."
-        )
 
 
 class CLI(LightningCLI):
@@ -108,22 +59,17 @@ class CLI(LightningCLI):
     """
 
     checkpoint: dict | None = None  # the one `--ckpt_path` names, opened without its tensors
-    run_name: str | None = None  # --run_name, or the W&B run id of a W&B sweep's trial
-    run_folder: Path | None = None  # this run's folder, once known
-    claimed = False  # whether this process made `run_folder` (and removes it if nothing starts)
-    lock: RunLock | None = None
+    run: RunFolder | None = None  # where this run writes (runs.py)
 
     def __init__(self, *args, **kwargs) -> None:
         variable = os.environ.get(RUN_FOLDER_VARIABLE)
+        failed = True
         try:
             super().__init__(*args, **kwargs)
-        except BaseException:
-            if self.claimed:
-                release(self.run_folder)
-            raise
+            failed = False
         finally:
-            if self.lock is not None:
-                self.lock.release()
+            if self.run is not None:
+                self.run.close(failed)
             if launched_as_rank_zero():  # as it was, for a later run in this process
                 os.environ.pop(RUN_FOLDER_VARIABLE, None)
                 if variable is not None:
@@ -147,101 +93,21 @@ class CLI(LightningCLI):
         # First find the run, turn `last` / `best` into a file, and open it with one clear error
         # if it is missing or damaged: before anything is built or written.
         subcommand = self.config.get("subcommand")
-        self.locate_run(self.config[subcommand] if subcommand else self.config, subcommand)
-        super()._parse_ckpt_path()
-
-    def locate_run(self, config: Namespace, subcommand: str | None) -> None:
-        """Name the experiment, check the run's name, and find the run this one continues: the
-        one `--ckpt_path` names, or for a further DDP process the launching process's."""
-        if config.experiment:
-            check_name("--experiment", config.experiment)
-        else:
+        config = self.config[subcommand] if subcommand else self.config
+        if not config.experiment:
             defaults = config.get("__default_config__") or []  # one path, or a list of several
-            defaults = defaults if isinstance(defaults, list) else [defaults]
-            config_files = [*defaults, *(config.get("config") or [])]
-            config.experiment = experiment_name([str(path) for path in config_files])
-        self.run_name = config.run_name or wandb_sweep_run_id()
-        if self.run_name:
-            check_name("--run_name", self.run_name)
-        experiment = RUNS_DIR / config.experiment
-        given = self.given_run_folder(config, experiment)
-        if subcommand == "fit" and self.run_name and not config.get("ckpt_path") and given.exists():
-            raise RunError(
-                f"--run_name {self.run_name}: {shown(given)} exists. Continue that run with "
-                "--ckpt_path last, or give a new name."
-            )
-        self.run_folder = given
-        if config.get("ckpt_path"):
-            path = self.find_checkpoint(config, subcommand, experiment, given)
+            files = [*(defaults if isinstance(defaults, list) else [defaults]), *(config.get("config") or [])]
+            config.experiment = experiment_name([str(path) for path in files])
+        ckpt_path = config.get("ckpt_path")
+        self.run = RunFolder.locate(
+            subcommand, config.experiment, config.run_name, config.trainer.default_root_dir, bool(ckpt_path)
+        )
+        if ckpt_path:
+            path = self.run.find_checkpoint(ckpt_path, config.checkpoint.dirpath)
             config.ckpt_path = str(path) if path else None
             if path:
                 self.checkpoint = read_checkpoint(path)
-
-    def given_run_folder(self, config: Namespace, experiment: Path) -> Path | None:
-        """The run folder set before any search: `--trainer.default_root_dir`, the launching
-        process's folder (in a further DDP process), or the run's name."""
-        if config.trainer.default_root_dir:
-            return Path(config.trainer.default_root_dir)
-        if not launched_as_rank_zero() and os.environ.get(RUN_FOLDER_VARIABLE):
-            return Path(os.environ[RUN_FOLDER_VARIABLE])
-        return experiment / self.run_name if self.run_name else None
-
-    def find_checkpoint(
-        self, config: Namespace, subcommand: str | None, experiment: Path, given: Path | None
-    ) -> Path | None:
-        """The file `--ckpt_path` names, and the run it belongs to (`run_folder`).
-
-        `last` / `best` are that checkpoint of the given run, else of the newest run of the
-        experiment that has one; `fit` passes over a run that another process trains. Without a
-        `last` checkpoint, `fit` trains from the start (a cluster job that resumes itself relies
-        on that). A file in a run's folder belongs to that run.
-        """
-        kind = config.ckpt_path
-        if kind not in ("last", "best"):
-            path = Path(kind)
-            if not path.is_file():
-                raise CheckpointError(
-                    f"--ckpt_path {kind}: no such file. Give a .ckpt file, or last or best."
-                )
-            run = path.parent.parent if path.parent.name == "checkpoints" else path.parent
-            self.run_folder = given or (run if is_run(run) else None)
-            if subcommand == "fit" and self.run_folder and self.trained_elsewhere(self.run_folder):
-                raise RunError(f"--ckpt_path {kind}: {shown(self.run_folder)} {TRAINING_ELSEWHERE}")
-            return path
-
-        dirpath = Path(config.checkpoint.dirpath) if config.checkpoint.dirpath else None
-        # With --checkpoint.dirpath and no given run, every run keeps its checkpoints in that one folder.
-        runs = [given] if given else [None] if dirpath else runs_in(experiment)
-        passed_over = []
-        for run in runs:
-            found = checkpoints_of(run, kind, dirpath)
-            if not found:
-                passed_over.append(
-                    f"{shown(run)} has no {kind} checkpoint yet (in its first epoch, or stopped before)"
-                )
-            elif subcommand == "fit" and run is not None and self.trained_elsewhere(run):
-                if given:
-                    raise RunError(f"--ckpt_path {kind}: {shown(run)} {TRAINING_ELSEWHERE}")
-                passed_over.append(f"{shown(run)} is training in another process")
-            else:
-                self.run_folder = given or run
-                note = f" ({'; '.join(passed_over)}: took the newest run that has one)" if passed_over else ""
-                say(f"--ckpt_path {kind}: {shown(found[0])}{note}")
-                return found[0]
-        where = shown(dirpath or given or experiment)
-        if subcommand == "fit" and kind == "last":
-            why = f" ({'; '.join(passed_over)})" if passed_over else ""
-            say(f"--ckpt_path last: no checkpoint to resume in {where}{why}: training from the start.")
-            return None
-        raise CheckpointError(
-            f"--ckpt_path {kind}: there is no {kind} checkpoint in {where}. Train the experiment "
-            "first (python train.py fit --config ...), or give a checkpoint file."
-        )
-
-    @staticmethod
-    def trained_elsewhere(run: Path) -> bool:
-        # A further DDP process belongs to the run that its launching process holds.
-        return launched_as_rank_zero() and run.is_dir() and in_use(run)
+        super()._parse_ckpt_path()
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
@@ -253,7 +119,7 @@ class CLI(LightningCLI):
             if where in to_save:
                 to_save[where] = None
         self.save_config_kwargs = {**self.save_config_kwargs, "config_to_save": to_save}
-        folder = self.settle_run_folder(config)
+        folder = self.run.settle(config.get("ckpt_path"))
         config.trainer.default_root_dir = str(folder)
         config.checkpoint.dirpath = config.checkpoint.dirpath or str(folder / "checkpoints")
         check_writable(config.checkpoint.dirpath)
@@ -262,41 +128,6 @@ class CLI(LightningCLI):
         # The W&B mode is decided before the logger exists, so W&B never asks for a login.
         run_name = f"{config.experiment}/{folder.name}"
         configure_loggers(config.trainer.logger, str(folder), resolve_wandb_mode(), run_name)
-
-    def settle_run_folder(self, config: Namespace) -> Path:
-        """This run's folder: the one found, or a new one made (and claimed) now.
-
-        Only the launching process makes and locks it. Lightning's DDP processes learn it from
-        RUN_FOLDER_VARIABLE; those of other launchers (torchrun, SLURM) never write where their
-        own guess points, as Lightning takes every shared path from rank zero (checkpoints,
-        logs) and the prediction writer does too.
-        """
-        experiment = RUNS_DIR / config.experiment
-        if not (launched_as_rank_zero() and self.subcommand):
-            # A further DDP process, or a CLI that only builds (run=False): the folder is not made
-            # here; Lightning makes what it writes into.
-            return self.run_folder or experiment / time.strftime("%Y%m%d-%H%M%S")
-        check_writable(self.run_folder or experiment)
-        if self.run_folder is None:
-            self.run_folder = claim(experiment, self.run_name)
-            self.claimed = True
-        elif self.run_folder == experiment / str(self.run_name) and not self.run_folder.exists():
-            # a named run with `--ckpt_path last`, the first time
-            self.run_folder = claim(experiment, self.run_name)
-            self.claimed = True
-        elif not is_run(self.run_folder):  # --trainer.default_root_dir
-            self.claimed = not self.run_folder.exists()
-            self.run_folder.mkdir(parents=True, exist_ok=True)
-            start(self.run_folder, config.experiment)
-        if self.subcommand == "fit":
-            self.lock = RunLock(self.run_folder)
-            if not self.lock.acquire():
-                raise RunError(f"{shown(self.run_folder)} {TRAINING_ELSEWHERE}")
-            if config.ckpt_path:  # what the saved config leaves out: this fit continued a checkpoint
-                resumed = run_info(self.run_folder).get("resumed_from", [])
-                record(self.run_folder, resumed_from=[*resumed, str(shown(config.ckpt_path))])
-        os.environ[RUN_FOLDER_VARIABLE] = str(self.run_folder.absolute())
-        return self.run_folder
 
     @staticmethod
     def fill_sizes_from_data(config: Namespace) -> None:
@@ -308,12 +139,12 @@ class CLI(LightningCLI):
         """
         if not (config.get("data") and config.get("model")):
             return
-        data = import_class(config.data.class_path)(**config.data.init_args.as_dict())
+        data = pkgutil.resolve_name(config.data.class_path)(**config.data.init_args.as_dict())
         targets = [config.model]
         if isinstance(config.model.init_args.get("net"), Namespace):
             targets.append(config.model.init_args.net)
         for target in targets:
-            accepted = inspect.signature(import_class(target.class_path)).parameters
+            accepted = inspect.signature(pkgutil.resolve_name(target.class_path)).parameters
             for name in DATA_SIZES:
                 if name in accepted and hasattr(data, name):
                     target.init_args[name] = getattr(data, name)
@@ -434,15 +265,18 @@ def main(
     if run:
         parser_kwargs = {sub: parser_kwargs for sub in ("fit", "validate", "test", "predict")}
     try:
-        return CLI(
-            save_config_callback=SaveRunConfig,
-            save_config_kwargs={"save_to_log_dir": False},
-            auto_configure_optimizers=False,  # tasks take their optimizer as an argument
-            parser_kwargs=parser_kwargs,
-            trainer_defaults={"callbacks": callbacks} if callbacks else None,
-            args=args,
-            run=run,
-        )
+        with warnings.catch_warnings():
+            # Sweeps and tests call main(args) from a process that has its own argv, by design.
+            warnings.filterwarnings("ignore", "LightningCLI's args parameter is intended", UserWarning)
+            return CLI(
+                save_config_callback=SaveRunConfig,
+                save_config_kwargs={"save_to_log_dir": False},
+                auto_configure_optimizers=False,  # tasks take their optimizer as an argument
+                parser_kwargs=parser_kwargs,
+                trainer_defaults={"callbacks": callbacks} if callbacks else None,
+                args=args,
+                run=run,
+            )
     except UserError as error:  # the user's to fix (or a run that failed, as a NaN loss): no traceback
         print(f"error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)

@@ -80,11 +80,14 @@ def shown(value: Any) -> str:
     return str(value).rsplit(".", 1)[-1] if isinstance(value, str) and value.count(".") > 1 else str(value)
 
 
-def mean_std(values: list[float]) -> str:
-    if not values:
+def mean_std(values: list[float | None]) -> str:
+    """Mean ± standard deviation of the values there are, and how many when some are missing."""
+    present = [value for value in values if value is not None]
+    if not present:
         return ""
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.4g} ± {spread:.2g}"
+    spread = statistics.stdev(present) if len(present) > 1 else 0.0
+    count = f" ({len(present)} of {len(values)})" if len(present) < len(values) else ""
+    return f"{statistics.mean(present):.4g} ± {spread:.2g}{count}"
 
 
 def table(
@@ -108,21 +111,29 @@ def table(
     return header, [[shown(value) for value in row] for row in values], values
 
 
-def seed_groups(runs: list[Run], columns: list[str], metric: str) -> tuple[list[str], list[list[str]]]:
-    """Runs that differ only in their seed, as one row each: how many, mean ± standard deviation."""
+def seed_groups(
+    runs: list[Run], columns: list[str], metric: str, minimize: bool
+) -> tuple[list[str], list[list[str]]]:
+    """Runs that differ only in their seed, as one row each: how many, mean ± standard deviation;
+    the best mean first."""
     others = [name for name in columns if name != SEED]
     groups: dict[tuple, list[Run]] = {}
     for run in runs:
         groups.setdefault(tuple(repr(run.settings.get(name)) for name in others), []).append(run)
     header = [*others, "seeds", f"best {metric}", "test/" + metric.split("/", 1)[-1], "epochs"]
+
+    def mean_best(members: list[Run]) -> float:
+        values = [run.best for run in members if run.best is not None]
+        mean = statistics.mean(values) if values else float("inf") if minimize else -float("inf")
+        return mean if minimize else -mean
+
     rows = []
-    for members in groups.values():
-        first = members[0]
+    for members in sorted(groups.values(), key=mean_best):
         rows.append(
-            [shown(first.settings.get(name)) for name in others]
+            [shown(members[0].settings.get(name)) for name in others]
             + [str(len(members))]
-            + [mean_std([run.best for run in members if run.best is not None])]
-            + [mean_std([run.test for run in members if run.test is not None])]
+            + [mean_std([run.best for run in members])]
+            + [mean_std([run.test for run in members])]
             + [mean_std([float(run.epochs) for run in members])]
         )
     return header, rows
@@ -199,7 +210,7 @@ def compare(
     text = markdown(header, rows)
     if SEED in columns:
         text += "\nAcross seeds (mean ± standard deviation):\n\n" + markdown(
-            *seed_groups(runs, columns, metric)
+            *seed_groups(runs, columns, metric, minimize)
         )
     print(text, end="")
     subset = re.sub(r"[^A-Za-z0-9._=-]", "", pattern).strip("-_.")  # 'lr_batch-*' names files -lr_batch

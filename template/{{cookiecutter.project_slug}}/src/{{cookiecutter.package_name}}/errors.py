@@ -6,3 +6,7 @@ class UserError(Exception):
     """A mistake in the input (an option, a config, a file) that the message explains how to fix."""
 
     exit_code = 2  # as for any other command-line mistake
+
+
+class CheckpointError(UserError):
+    """A checkpoint that cannot be used: missing, unreadable, or saved by another model."""

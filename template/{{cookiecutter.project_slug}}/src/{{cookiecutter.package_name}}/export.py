@@ -14,6 +14,7 @@
 
 import importlib.util
 import os
+import pkgutil
 import sys
 import warnings
 from pathlib import Path
@@ -23,8 +24,8 @@ import torch
 from jsonargparse import CLI
 from torch import nn
 
-from .callbacks.checkpoint import CheckpointError, read_checkpoint
-from .cli import import_class
+from .callbacks.checkpoint import read_checkpoint
+from .errors import CheckpointError, UserError
 
 Format = Literal["state_dict", "onnx", "torchscript"]
 SUFFIXES = {"state_dict": ".pt", "onnx": ".onnx", "torchscript": ".torchscript.pt"}
@@ -76,7 +77,7 @@ def load_net(checkpoint: Path, content: dict) -> nn.Module:
             # Lightning's hint that `net` is saved twice is about training code, not loading.
             warnings.filterwarnings("ignore", message=r".*is an instance of `nn\.Module`")
             # The task's own class: the base class would pass on only its own arguments.
-            task_class = import_class(class_path)
+            task_class = pkgutil.resolve_name(class_path)
             task = task_class.load_from_checkpoint(checkpoint, map_location="cpu", weights_only=True)
     except Exception as error:  # the code no longer builds what the checkpoint describes
         raise CheckpointError(
@@ -89,7 +90,7 @@ def load_net(checkpoint: Path, content: dict) -> nn.Module:
 def input_shape(content: dict) -> tuple[int, ...]:
     """The shape of one input, from the datamodule the checkpoint recorded (it loads no data)."""
     config = dict(content.get("datamodule_hyper_parameters") or {})
-    data_class = import_class(config.pop("_class_path"))
+    data_class = pkgutil.resolve_name(config.pop("_class_path"))
     return tuple(data_class(**{k: v for k, v in config.items() if not k.startswith("_")}).input_shape)
 
 
@@ -136,6 +137,6 @@ def main(args: list[str] | None = None) -> Path:
     """`python export.py`: options and --help from `export`'s signature and docstring (jsonargparse)."""
     try:
         return CLI(export, args=args)
-    except CheckpointError as error:  # the user's input, not a bug: one line, no traceback
+    except UserError as error:  # the user's input, not a bug: one line, no traceback
         print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(error.exit_code)

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from .errors import UserError
+from .errors import CheckpointError, UserError
 
 try:  # POSIX; on Windows runs are not locked
     import fcntl
@@ -33,12 +33,27 @@ except ImportError:  # pragma: no cover
 RUNS_DIR = Path("runs")
 RUN_FILE = "run.yaml"
 LOCK_FILE = ".lock"
+# How the process that starts a run tells the processes Lightning starts for DDP where the run is.
+RUN_FOLDER_VARIABLE = f"{__package__.upper()}_RUN_FOLDER"
+TRAINING_ELSEWHERE = "is training in another process; wait for it to end."
 # Letters, digits and . _ = - : a name that is the same folder on every file system and shell.
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]{0,99}")
 
 
 class RunError(UserError):
     """A run name that cannot be a folder, or a run that cannot be used as asked."""
+
+
+def shown(path: str | Path) -> Path:
+    """`path` as a user reads it best: relative to the current folder when it lies inside it."""
+    path = Path(path)
+    return path.relative_to(Path.cwd()) if path.is_absolute() and path.is_relative_to(Path.cwd()) else path
+
+
+def say(message: str) -> None:
+    """Print a line for the user, once per run (not from every DDP process)."""
+    if launched_as_rank_zero():
+        print(message)
 
 
 def check_name(option: str, value: str) -> str:
@@ -214,3 +229,165 @@ def settings(run: Path) -> dict[str, Any]:
     """The options a run was trained with: its newest saved `fit` config, flattened."""
     saved = sorted((run / "configs").glob("*-fit*.yaml"))
     return flatten(yaml.safe_load(saved[-1].read_text()) or {}) if saved else {}
+
+
+def wandb_sweep_run_id() -> str | None:
+    """In a trial that a W&B sweep agent started, the trial's W&B run id (the agent sets both
+    variables): the trial's run folder is named after it, so that the two name each other."""
+    return os.environ.get("WANDB_RUN_ID") if os.environ.get("WANDB_SWEEP_ID") else None
+
+
+class RunFolder:
+    """Where one command's run writes, decided in two steps: `locate` from the options alone
+    (and `find_checkpoint` for `--ckpt_path`), before anything is built; `settle` once every
+    check has passed, which makes (claims) a new folder and locks it while `fit` trains.
+    `close` lets the lock go, and removes a claimed folder that received nothing.
+
+    Only the process that starts a run makes and locks its folder. Lightning's DDP processes learn
+    it from RUN_FOLDER_VARIABLE; those of other launchers (torchrun, SLURM) never write where
+    their own guess points, as Lightning takes every shared path from rank zero (checkpoints,
+    logs) and the prediction writer does too.
+    """
+
+    def __init__(self, subcommand: str | None, experiment: str, name: str | None, given: Path | None) -> None:
+        self.subcommand = subcommand
+        self.experiment = RUNS_DIR / experiment
+        self.name = name
+        self.folder = given  # known: given, or found with a checkpoint; else made by `settle`
+        self.claimed = False
+        self.lock: RunLock | None = None
+
+    @classmethod
+    def locate(
+        cls,
+        subcommand: str | None,
+        experiment: str,
+        run_name: str | None,
+        root_dir: str | None,
+        resuming: bool,
+    ) -> "RunFolder":
+        """The run the options name: `--trainer.default_root_dir`, the launching process's folder
+        (in a further DDP process), or the run's name (`--run_name`, or a W&B sweep trial's id)."""
+        check_name("--experiment", experiment)
+        name = run_name or wandb_sweep_run_id()
+        if name:
+            check_name("--run_name", name)
+        if root_dir:
+            given = Path(root_dir)
+        elif not launched_as_rank_zero() and os.environ.get(RUN_FOLDER_VARIABLE):
+            given = Path(os.environ[RUN_FOLDER_VARIABLE])
+        else:
+            given = RUNS_DIR / experiment / name if name else None
+        if subcommand == "fit" and name and not resuming and given.exists():
+            raise RunError(
+                f"--run_name {name}: {shown(given)} exists. Continue that run with --ckpt_path last, "
+                "or give a new name."
+            )
+        return cls(subcommand, experiment, name, given)
+
+    def find_checkpoint(self, ckpt_path: str, dirpath: str | None) -> Path | None:
+        """The file `--ckpt_path` names; the run it belongs to becomes this run's folder.
+
+        `last` / `best` are that checkpoint of the given run, else of the newest run of the
+        experiment that has one; `fit` passes over a run that another process trains. Without a
+        `last` checkpoint, `fit` trains from the start (a cluster job that resumes itself relies
+        on that). A file in a run's folder belongs to that run.
+        """
+        fit, given = self.subcommand == "fit", self.folder
+        if ckpt_path not in ("last", "best"):
+            path = Path(ckpt_path)
+            if not path.is_file():
+                raise CheckpointError(
+                    f"--ckpt_path {ckpt_path}: no such file. Give a .ckpt file, or last or best."
+                )
+            run = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+            self.folder = given or (run if is_run(run) else None)
+            if fit and self.folder and trained_elsewhere(self.folder):
+                raise RunError(f"--ckpt_path {ckpt_path}: {shown(self.folder)} {TRAINING_ELSEWHERE}")
+            return path
+
+        kind, folder = ckpt_path, Path(dirpath) if dirpath else None
+        # With --checkpoint.dirpath and no given run, every run keeps its checkpoints in that one folder.
+        runs = [given] if given else [None] if folder else runs_in(self.experiment)
+        passed_over = []
+        for run in runs:
+            found = checkpoints_of(run, kind, folder)
+            if not found:
+                passed_over.append(
+                    f"{shown(run)} has no {kind} checkpoint yet (in its first epoch, or stopped before)"
+                )
+            elif fit and run is not None and trained_elsewhere(run):
+                if given:
+                    raise RunError(f"--ckpt_path {kind}: {shown(run)} {TRAINING_ELSEWHERE}")
+                passed_over.append(f"{shown(run)} is training in another process")
+            else:
+                self.folder = given or run
+                note = f" ({'; '.join(passed_over)}: took the newest run that has one)" if passed_over else ""
+                say(f"--ckpt_path {kind}: {shown(found[0])}{note}")
+                return found[0]
+        where = shown(folder or given or self.experiment)
+        if fit and kind == "last":
+            if given and not given.exists():  # a named run's first start, as a cluster job's
+                say(f"--ckpt_path last: {where} is a new run: training from the start.")
+            else:
+                why = f" ({'; '.join(passed_over)})" if passed_over else ""
+                say(f"--ckpt_path last: no checkpoint to resume in {where}{why}: training from the start.")
+            return None
+        raise CheckpointError(
+            f"--ckpt_path {kind}: there is no {kind} checkpoint in {where}. Train the experiment "
+            "first (python train.py fit --config ...), or give a checkpoint file."
+        )
+
+    def settle(self, resumed_from: str | None) -> Path:
+        """This run's folder: the one found, or a new one made (claimed) now, locked for `fit`."""
+        if not (launched_as_rank_zero() and self.subcommand):
+            # A further DDP process, or a CLI that only builds (run=False): the folder is not made
+            # here; Lightning makes what it writes into.
+            return self.folder or self.experiment / time.strftime("%Y%m%d-%H%M%S")
+        check_writable(self.folder or self.experiment)
+        named_but_new = self.folder == self.experiment / str(self.name) and not self.folder.exists()
+        if self.folder is None or named_but_new:  # named but new: --run_name with a first --ckpt_path last
+            self.folder = claim(self.experiment, self.name)
+            self.claimed = True
+        elif not is_run(self.folder):  # --trainer.default_root_dir
+            self.claimed = not self.folder.exists()
+            self.folder.mkdir(parents=True, exist_ok=True)
+            start(self.folder, self.experiment.name)
+        if self.subcommand == "fit":
+            self.lock = RunLock(self.folder)
+            if not self.lock.acquire():
+                raise RunError(f"{shown(self.folder)} {TRAINING_ELSEWHERE}")
+            if resumed_from:  # what the saved config leaves out: this fit continued a checkpoint
+                resumed = run_info(self.folder).get("resumed_from", [])
+                record(self.folder, resumed_from=[*resumed, str(shown(resumed_from))])
+        os.environ[RUN_FOLDER_VARIABLE] = str(self.folder.absolute())
+        return self.folder
+
+    def close(self, failed: bool) -> None:
+        """Let the lock go; after a failure, remove a folder this process made that holds nothing."""
+        if self.lock is not None:
+            self.lock.release()
+        if failed and self.claimed:
+            release(self.folder)
+
+
+def trained_elsewhere(run: Path) -> bool:
+    # A further DDP process belongs to the run that its launching process holds.
+    return launched_as_rank_zero() and run.is_dir() and in_use(run)
+
+
+class RunFolderError(UserError):
+    """The run's folder cannot be written."""
+
+
+def check_writable(folder: str | Path) -> None:
+    """Fail now, not after the first epoch, if the run cannot write into `folder` (which is made
+    later, only once the run starts)."""
+    path = Path(folder).absolute()
+    existing = next(parent for parent in (path, *path.parents) if parent.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        problem = "is not a folder" if not existing.is_dir() else "is not writable"
+        raise RunFolderError(
+            f"cannot write to {folder}: {existing} {problem}. Run from a folder you can write to, "
+            "or set --trainer.default_root_dir (and --checkpoint.dirpath)."
+        )

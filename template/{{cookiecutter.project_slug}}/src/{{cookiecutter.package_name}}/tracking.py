@@ -19,7 +19,7 @@ from lightning.pytorch.cli import LightningArgumentParser, SaveConfigCallback
 from lightning.pytorch.loggers import Logger, WandbLogger
 from lightning.pytorch.trainer.states import TrainerFn
 
-from .runs import is_run, record
+from .runs import is_run, record, shown
 
 DEFAULT_HOST = "https://api.wandb.ai"
 
@@ -86,9 +86,9 @@ def configure_loggers(
     W&B gets the mode decided by `resolve_wandb_mode` (W&B reads its environment only once per
     process), an absolute `save_dir` (`./wandb` by default; W&B's background service may run
     in another working directory), unless the config names the run, the run's `name`
-    (`<experiment>/<run>`, as its folder), and the group `WANDB_RUN_GROUP` names (a sweep's). CSV and TensorBoard write into the run's folder
-    unless a `save_dir` was given (switching from W&B on the command line carries over its
-    `save_dir: .`).
+    (`<experiment>/<run>`, as its folder), and the group `WANDB_RUN_GROUP` names (a sweep's).
+    CSV and TensorBoard write into the run's folder unless a `save_dir` was given (switching
+    from W&B on the command line carries over its `save_dir: .`).
     """
     for config in logger if isinstance(logger, list) else [logger]:
         if not isinstance(config, Namespace):
@@ -113,12 +113,6 @@ def wandb_run_location(logger: Logger | None) -> str | None:
         run_dir = shown(Path(run.dir).parent)
         return f"W&B run saved offline in {run_dir}; upload it with: wandb sync {run_dir}"
     return f"W&B run: {run.url}" if run.url else None
-
-
-def shown(path: str | Path) -> Path:
-    """`path` as a user reads it best: relative to the current folder when it lies inside it."""
-    path = Path(path)
-    return path.relative_to(Path.cwd()) if path.is_absolute() and path.is_relative_to(Path.cwd()) else path
 
 
 def unused_path(folder: Path, name: str) -> Path:

@@ -4,7 +4,7 @@
 listed under `trainer.callbacks`.
 """
 
-from .checkpoint import Checkpoint, CheckpointError
+from .checkpoint import Checkpoint
 from .finite_loss import NonFiniteLossError, StopOnNonFiniteLoss
 from .learning_curves import LearningCurves
 from .prediction_writer import PredictionWriter
@@ -12,7 +12,6 @@ from .wandb_media import ClassifierMedia, WatchGradients
 
 __all__ = [
     "Checkpoint",
-    "CheckpointError",
     "ClassifierMedia",
     "LearningCurves",
     "NonFiniteLossError",

@@ -14,11 +14,7 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from ..errors import UserError
-
-
-class CheckpointError(UserError):
-    """A checkpoint that cannot be used: missing, unreadable, or saved by another model."""
+from ..errors import CheckpointError
 
 
 class Checkpoint(ModelCheckpoint):
@@ -78,10 +74,6 @@ class Checkpoint(ModelCheckpoint):
                 f"Interrupted at epoch {trainer.current_epoch}, step {trainer.global_step}: saved "
                 f"{self.last_model_path}. Resume with the same command and --ckpt_path last"
             )
-        # SIGTERM is a scheduler's (a time limit, a preemption): W&B then marks the run preempted,
-        # and a W&B sweep queues the trial again for an agent to continue.
-        if isinstance(exception, SIGTERMException) and isinstance(trainer.logger, WandbLogger):
-            trainer.logger.experiment.mark_preempting()
 
 
 def rng_states() -> dict[str, Any]:

@@ -9,7 +9,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_info
 
 from ..history import METRICS_FILE, write_rows
-from ..tracking import shown
+from ..runs import shown
 
 
 class LearningCurves(Callback):

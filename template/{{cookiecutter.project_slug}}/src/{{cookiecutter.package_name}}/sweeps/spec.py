@@ -8,7 +8,7 @@
     early_terminate: {type: hyperband, min_iter: 2}   # optional: stop hopeless trials early
     run_cap: 12                        # how many trials (grid: the grid's size)
     program: train.py
-    command:                           # a block list: YAML reads "[${env}, ...]" as a mapping
+    command:                           # a block list: "[${env}, ...]" is not valid YAML
       - ${env}
       - ${interpreter}
       - ${program}
@@ -22,6 +22,7 @@ W&B agent builds it; the Optuna engine (`study.py`) runs the same command with v
 sampler chose.
 """
 
+import difflib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,9 @@ DISTRIBUTIONS = (
     "q_log_uniform_values",
     "log_uniform",
 )
+# The keys of W&B's sweep configuration.
+KEYS = ("method", "metric", "parameters", "early_terminate", "run_cap", "program", "command")
+KEYS += ("name", "description", "project", "entity")
 # The command's placeholders the W&B agent fills: the environment, python, the program, the flags.
 PLACEHOLDERS = ("${env}", "${interpreter}", "${program}", "${args}")
 
@@ -130,6 +134,11 @@ class Sweep:
         def fail(message: str) -> SweepError:
             return SweepError(f"{path}: {message}")
 
+        for key in content:
+            if key not in KEYS:
+                nearest = difflib.get_close_matches(str(key), KEYS, n=1)
+                hint = f"did you mean {nearest[0]}?" if nearest else f"a sweep file has {', '.join(KEYS)}."
+                raise fail(f"unknown key {key!r}: {hint}")
         method = content.get("method")
         if method not in METHODS:
             raise fail(f"method {method!r} is not one of {', '.join(METHODS)}.")

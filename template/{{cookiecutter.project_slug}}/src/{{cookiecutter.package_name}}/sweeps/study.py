@@ -116,12 +116,15 @@ def check_options(sweep: Sweep, config: dict[str, Any]) -> None:
 def resolved_config(args: list[str], configs: tuple[Path, Path]) -> dict[str, Any]:
     """The config `train.py fit <args>` would run, as `--print_config` prints it."""
     printed = io.StringIO()
+    argv, sys.argv = sys.argv, ["train.py", *args]  # so that a message names train.py
     try:
         with contextlib.redirect_stdout(printed):
             train([*args, "--print_config"], [configs[0]], configs[1])
     except SystemExit as exit_info:
         if exit_info.code:  # train.py has said what is wrong with the sweep's command
             raise SweepError(f"the sweep's command does not run: python train.py {' '.join(args)}") from None
+    finally:
+        sys.argv = argv
     return yaml.safe_load(printed.getvalue())
 
 
@@ -216,7 +219,7 @@ class Runner:
 
     def objective(self, trial: optuna.Trial) -> float:
         self.current = trial.number
-        if counted_before(self.study, trial.number) >= self.target:
+        if counted_before(self.study, trial.number) >= self.target or self.grid_point_taken(trial.number):
             trial.set_user_attr("not_needed", True)
             raise NotNeededError
         values = {parameter.name: parameter.suggest(trial) for parameter in self.sweep.parameters}
@@ -262,6 +265,17 @@ class Runner:
         # As W&B scores a trial (its run's summary): the value after the last validation.
         return reported[max(reported)]
 
+    def grid_point_taken(self, number: int) -> bool:
+        """Whether an earlier trial has this grid trial's point: a grid point runs once, even if it
+        failed (only an interrupted trial runs again, as a retry). Optuna's grid sampler gives an
+        earlier point again when none is left, or to two workers at the same moment."""
+        this = self.frozen(number)
+        if self.sweep.method != "grid" or "retry_history" in this.system_attrs:
+            return False
+        point = this.system_attrs.get("grid_id")
+        trials = self.study.get_trials(deepcopy=False)
+        return any(t.number < number and t.system_attrs.get("grid_id") == point for t in trials)
+
     def frozen(self, number: int) -> optuna.trial.FrozenTrial:
         return next(trial for trial in self.study.get_trials(deepcopy=False) if trial.number == number)
 
@@ -299,7 +313,7 @@ class Runner:
                 raise SweepError(f"{failures} trials failed in a row; see their messages above.")
         if self.stop_signal is not None:
             print(
-                "SweepStoppedError between trials: continue with the same command and --resume.",
+                "Stopped between trials: continue with the same command and --resume.",
                 file=sys.stderr,
             )
             return 128 + self.stop_signal
@@ -328,14 +342,7 @@ def run_sweep(
     name = check_name("--study_name", study_name or sweep.name)
     config = resolved_config(list(sweep.train_args), configs)
     check_options(sweep, config)
-    if trials is not None and trials < 1:
-        raise SweepError(f"--trials {trials}: give a positive number of trials.")
-    target = trials or sweep.run_cap or (sweep.grid_size if sweep.method == "grid" else None)
-    if target is None:
-        raise SweepError(f"{sweep.path} has no run_cap: give the number of trials with --trials.")
-    if sweep.method == "grid" and target > sweep.grid_size:
-        print(f"The grid has {sweep.grid_size} points: running {sweep.grid_size} trials, not {target}.")
-        target = sweep.grid_size
+    target = trial_count(sweep, trials)
     config_files = config_files_in(list(sweep.train_args)) or [str(configs[1])]
     experiment = config.get("experiment") or experiment_name(config_files)
     if storage is None:
@@ -360,6 +367,19 @@ def run_sweep(
     return status
 
 
+def trial_count(sweep: Sweep, trials: int | None) -> int:
+    """How many trials the sweep runs: `--trials`, else the file's `run_cap`, else the grid's size."""
+    if trials is not None and trials < 1:
+        raise SweepError(f"--trials {trials}: give a positive number of trials.")
+    target = trials or sweep.run_cap or (sweep.grid_size if sweep.method == "grid" else None)
+    if target is None:
+        raise SweepError(f"{sweep.path} has no run_cap: give the number of trials with --trials.")
+    if sweep.method == "grid" and target > sweep.grid_size:
+        print(f"The grid has {sweep.grid_size} points: running {sweep.grid_size} trials, not {target}.")
+        return sweep.grid_size
+    return target
+
+
 def summarise(study: optuna.Study, sweep: Sweep, experiment: str) -> None:
     finished = [trial for trial in study.get_trials(deepcopy=False) if trial.state == TrialState.COMPLETE]
     if not finished:
@@ -369,7 +389,10 @@ def summarise(study: optuna.Study, sweep: Sweep, experiment: str) -> None:
         f"Best of {len(finished)} finished trials: trial {best.number}, {sweep.metric} {best.value:.4g}, "
         f"{' '.join(sweep.flags(best.params))} (in {best.user_attrs.get('run_dir')})"
     )
-    print(f"Compare the runs: python compare.py runs/{experiment} --runs '{study.study_name}-*'")
+    print(
+        f"Compare the runs: python compare.py runs/{experiment} --runs '{study.study_name}-*' "
+        f"--metric {sweep.metric} --goal {sweep.goal}"
+    )
 
 
 def main(args: list[str] | None = None, configs: tuple[Path, Path] = ()) -> int:
@@ -387,9 +410,9 @@ def main(args: list[str] | None = None, configs: tuple[Path, Path] = ()) -> int:
         if options.check:
             sweep = Sweep.load(options.sweep_file)
             check_options(sweep, resolved_config(list(sweep.train_args), configs))
-            print(
-                f"{sweep.path}: {sweep.method} search of {', '.join(p.name for p in sweep.parameters)}: ok."
-            )
+            count = trial_count(sweep, options.trials)
+            searched = ", ".join(parameter.name for parameter in sweep.parameters)
+            print(f"{sweep.path}: {sweep.method} search of {searched}, {count} trials: ok.")
             return 0
         return run_sweep(
             options.sweep_file,
