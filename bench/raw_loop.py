@@ -1,5 +1,6 @@
-"""The tutorials' raw training loop, for the benchmark: R0 (torchvision's per-sample DataLoader,
-ToTensor + Normalize, as seed 000 writes it) and R1 (the same loop over tensors in memory).
+"""The tutorials' raw training loop, for the benchmark: R0 (over torchvision's per-sample
+DataLoader with ToTensor + Normalize, the way the classic MNIST tutorials feed it) and R1 (the
+same loop over tensors in memory).
 
     python raw_loop.py <workload> <variant> <epochs> <data_dir>     # writes JSON to $BENCH_OUT
 """

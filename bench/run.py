@@ -4,9 +4,9 @@
 
 Generates the default project into a temporary folder, installs it into this environment, writes
 MNIST-shaped IDX files, and runs every variant of every workload in a fresh process with the same
-seed, network, batch size (64) and thread count, then prints a table and writes
+random seed, network, batch size (64) and thread count, then prints a table and writes
 docs/performance.md. Variants:
-  R0      the raw loop as seed 000 writes it, over torchvision's per-sample DataLoader
+  R0      the tutorials' raw loop, over torchvision's per-sample DataLoader
   R1      the same loop over tensors in memory, shuffled with a permutation
   LB      R1's loop body as a bare LightningModule under a Trainer with every extra off: the
           cost of Lightning's loop itself

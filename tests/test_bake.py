@@ -6,9 +6,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DEFAULT_SLUG, SUPPORTED_PYTHON, Baker, template_choices
+from conftest import DEFAULT_SLUG, REPO, SUPPORTED_PYTHON, Baker, template_choices
 
 UNRENDERED = re.compile(r"{{|{%|cookiecutter\.")
+# The tutorials the template was written from were numbered "seed 000" to "seed 004" inside the
+# project; users never saw them, and "seed" means the random seed to them. Flags "seed 001",
+# "seeds 001 and 003", "the seed's ...", "the seeds' networks", "seed CNN" and the like, not
+# `seed_everything`, `--data.seed`, "random seed 0" or the sweep file seeds.yaml and its seeds-000 runs.
+TUTORIAL_NUMBER = re.compile(
+    r"(?i)\bseeds?\s*0\d\d\b|\bseed's|\bseeds'(?!\w)"
+    r"|\bseed\s+(?:cnn|mlp|docs?|documents?|tutorials?|texts?|models?|networks?)\b"
+)
 
 
 def every_choice() -> list[tuple[str, object]]:
@@ -81,6 +89,25 @@ def assert_rendered_and_lint_clean(project: Path) -> None:
             [sys.executable, "-m", "ruff", *check, "."], cwd=project, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_user_facing_text_names_the_tutorials_by_seed_number(baker: Baker):
+    """Every file of the default baked project, and the template's README and docs pages, names
+    its models by what they are, not by the internal "seed 00N" numbers of their tutorials."""
+    flagged = ["CNN (seed 001)", "after the seed's 500 steps", "Seeds 001 and 003", "the seed CNN"]
+    random_seeds = ["--seed_everything=3", "seeds-000", "random seed 0", "(seed included)", "seed=0"]
+    assert all(TUTORIAL_NUMBER.search(text) for text in flagged)
+    assert not any(TUTORIAL_NUMBER.search(text) for text in random_seeds)
+    project = baker.bake()
+    files = [path for path in project.rglob("*") if path.is_file()]
+    files += [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    found = [
+        f"{path.relative_to(project if path.is_relative_to(project) else REPO)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if TUTORIAL_NUMBER.search(line)
+    ]
+    assert not found, "\n".join(found)
 
 
 @pytest.mark.parametrize(("key", "value"), every_choice(), ids=lambda v: str(v))

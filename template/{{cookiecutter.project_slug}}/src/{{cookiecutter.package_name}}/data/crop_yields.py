@@ -1,4 +1,5 @@
-"""The crop-yield table of the linear-regression tutorial (seed 004), shipped as a CSV."""
+"""The crop-yield table (temperature, rainfall, humidity -> apples, oranges) that tutorials of
+linear regression by hand train on, shipped as a CSV."""
 
 import csv
 from importlib.resources import files
@@ -15,10 +16,11 @@ TARGETS = ("apples", "oranges")
 class CropYieldsDataModule(RegressionDataModule):
     """Temperature, rainfall and humidity of 15 regions -> their apple and orange yields.
 
-    Features are standardised with the training split's mean and std per column (the tutorial
-    used raw values with a learning rate of 1e-5; standardised, plain SGD converges with a
-    rate of about 0.1). Targets stay in their units, so the MSE reads in yield units squared.
-    `csv_path` takes any CSV with the same five columns; by default the tutorial's table.
+    Features are standardised with the training split's mean and std per column (on raw values
+    gradient descent needs a learning rate of about 1e-5; standardised, plain SGD converges with
+    a rate of about 0.1). Targets stay in their units, so the MSE reads in yield units squared.
+    `csv_path` takes any CSV with the same five columns; by default the 15-row table shipped
+    here.
     """
 
     input_shape = (len(FEATURES),)

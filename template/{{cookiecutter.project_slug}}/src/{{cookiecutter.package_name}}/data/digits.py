@@ -11,8 +11,8 @@ class DigitsDataModule(ClassificationDataModule):
     """1,797 scanned digits of 8x8 pixels in 10 classes, split into train / val / test.
 
     The images are resized once to `image_size` x `image_size` (28 by default) so that networks
-    written for MNIST, like the tutorial's CNN, run on them unchanged, and standardised with the
-    training split's mean and std. The split is drawn from `seed`.
+    written for MNIST, like the two-convolution CNN `Net`, run on them unchanged, and
+    standardised with the training split's mean and std. The split is drawn from `seed`.
     """
 
     num_classes = 10

@@ -12,8 +12,8 @@ class TeacherDataModule(RegressionDataModule):
     The tutorials train on `torch.randn` inputs and targets: pure noise, which a network can
     only memorise. Here the targets come from a fixed random linear map (the "teacher") plus a
     little noise, so the validation loss falls as the network learns the map, down to the
-    noise floor (`noise_std` squared). The defaults are seed 001's shapes (1000 -> 10);
-    seed 003's are 20 -> 40.
+    noise floor (`noise_std` squared). The defaults fit the 1000-100-10 two-layer
+    network (1000 -> 10); the three stacked linear layers of `MyNetwork` take 20 -> 40.
     """
 
     def __init__(

@@ -1,4 +1,5 @@
-"""The tutorial's convolutional network for 1x28x28 images (seed 001, `Net`)."""
+"""`Net`: the two-convolution CNN for 28x28 MNIST digits, known from PyTorch's classic MNIST
+example."""
 
 import torch
 import torch.nn.functional as F
@@ -10,8 +11,8 @@ class Net(nn.Module):
 
     On a 28x28 image the convolutions leave 20 maps of 4x4 = 320 features, which is why the
     linear layer takes 320 inputs: feed it 28x28 images (MNIST, or digits resized to 28x28).
-    Like the tutorial it returns log-probabilities (`log_softmax`); the classification task's
-    cross-entropy accepts them as they are.
+    As in the MNIST example it returns log-probabilities (`log_softmax`); the classification
+    task's cross-entropy accepts them as they are.
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10) -> None:
@@ -25,6 +26,6 @@ class Net(nn.Module):
         in_size = x.size(0)
         x = F.relu(self.mp(self.conv1(x)))
         x = F.relu(self.mp(self.conv2(x)))
-        x = x.view(in_size, -1)  # flatten the tensor
+        x = x.view(in_size, -1)  # 20 maps of 4x4 -> one row of 320 per image
         x = self.fc(x)
         return F.log_softmax(x, dim=1)

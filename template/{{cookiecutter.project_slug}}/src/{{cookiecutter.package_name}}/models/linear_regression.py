@@ -1,15 +1,16 @@
-"""The tutorial's linear regression written by hand (seed 004): `x @ w.t() + b`."""
+"""Linear regression written by hand, `x @ w.t() + b`, as in the crop-yield tutorial."""
 
 import torch
 from torch import nn
 
 
 class LinearRegression(nn.Module):
-    """Weights `w` (outputs x inputs) and biases `b`, started from `torch.randn` like the tutorial.
+    """Weights `w` (outputs x inputs) and biases `b`, both started from `torch.randn`.
 
     With 3 inputs (temperature, rainfall, humidity) and 2 outputs (apple and orange yields), it
-    is the tutorial's crop-yield model. `nn.Parameter` is what `requires_grad=True` was there:
-    it makes `w` and `b` show up in `parameters()`, so an optimizer updates them.
+    predicts the crop-yield table. `nn.Parameter` stands in for a tensor made with
+    `requires_grad=True`, and also lists `w` and `b` in `parameters()`, so an optimizer updates
+    them.
     """
 
     def __init__(self, in_features: int = 3, out_features: int = 2) -> None:

@@ -1,13 +1,14 @@
-"""The tutorial's two-layer perceptron (seed 001): Linear(1000, 100) -> ReLU -> Linear(100, 10)."""
+"""The 1000-100-10 two-layer network of PyTorch's "Learning PyTorch with Examples" tutorials:
+Linear(1000, 100) -> ReLU -> Linear(100, 10), trained there on random tensors."""
 
 from torch import nn
 
 
 class TwoLayerNet(nn.Sequential):
-    """The tutorial's `torch.nn.Sequential(Linear(D_in, H), ReLU(), Linear(H, D_out))`, an MLP.
+    """The tutorials' `torch.nn.Sequential(Linear(D_in, H), ReLU(), Linear(H, D_out))`, an MLP.
 
-    It starts with `nn.Flatten()`, which leaves the tutorial's (N, 1000) inputs as they are and
-    turns images into vectors, so the same network also trains on MNIST (in_features=784).
+    It starts with `nn.Flatten()`, which leaves (N, 1000) vectors as they are and turns images
+    into vectors, so the same network also trains on MNIST (in_features=784).
     """
 
     def __init__(self, in_features: int = 1000, hidden: int = 100, out_features: int = 10) -> None:

@@ -15,9 +15,12 @@ from .base import IncompatibleDataError, Task
 class RegressionTask(Task):
     """Train a network to predict numbers, with the mean squared error as the loss.
 
-    `loss_reduction="sum"` sums the squared errors over the batch instead of averaging them, as
-    seed 001 does with `MSELoss(size_average=False)`; the gradient is then batch-size times
-    larger, so the learning rate must be smaller. The reported `mse` metric is always the mean.
+    `loss_reduction="sum"` sums the squared errors instead of averaging them, as the two-layer
+    network's tutorial does with `MSELoss(size_average=False)`. The mean divides by every element
+    of the batch, so the summed loss and its gradient are batch size x outputs times larger (640
+    for 64 samples of 10 outputs): with plain SGD the learning rate must be that much smaller
+    (Adam's steps hardly change, as it divides by the gradient's scale). The reported `mse`
+    metric is always the mean.
     """
 
     def __init__(
