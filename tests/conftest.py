@@ -92,18 +92,20 @@ def offline_env() -> dict[str, str]:
 
 
 def run(project: Path, *command: str, **env: str) -> str:
-    """Run a command in the project as a user without network or W&B account; return its output."""
+    """Run a command in the project as a user without network or W&B account; return its output,
+    stdout and stderr in the order a terminal shows them."""
     result = subprocess.run(
         command,
         cwd=project,
-        env={**offline_env(), **env},
+        env={**offline_env(), "PYTHONUNBUFFERED": "1", **env},  # unbuffered: in a terminal's order
         stdin=subprocess.DEVNULL,  # nothing may prompt
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
         timeout=600,
     )
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    return result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout[-10000:]
+    return result.stdout
 
 
 @pytest.fixture(scope="session")

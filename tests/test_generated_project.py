@@ -48,6 +48,17 @@ def test_baked_project_installs_and_passes_its_own_tests(baker: Baker, answers: 
 def test_default_experiment_trains_offline_to_95_percent(default_project: Path):
     """`python train.py fit` with no arguments: the seed CNN on digits, W&B offline."""
     fit_output = run(default_project, sys.executable, "train.py", "fit")
+    # What a user sees: no upstream notice they cannot act on (Lightning's tips, W&B's deprecation
+    # notices and its closing lines, which the run's own lines repeat), a summary of the network
+    # alone with its real sizes, and at the end where things went and the best validation result.
+    for noise in ("💡 Tip", "anonymous setting", "LeafSpec", "MetricCollection", "You can sync this run"):
+        assert noise not in fit_output, noise
+    lines = [line.rstrip() for line in fit_output.splitlines() if line.strip()]
+    assert lines[:2] == ["Seed set to 42", "GPU available: False, used: False"], lines[:6]
+    assert "[1, 1, 28, 28]" in fit_output and "Total FLOPs: 0" not in fit_output
+    wandb_line = r"W&B run saved offline in wandb/offline-run-\S+; upload it with: wandb sync \S+"
+    assert re.fullmatch(wandb_line, lines[-2]), lines[-2]
+    assert re.fullmatch(r"Best val/loss: [0-9.]+ at epoch \d+ \(val/acc [0-9.]+\)", lines[-1]), lines[-1]
     run_folder = re.search(r"^Run: (runs/digits_cnn/\S+)$", fit_output, re.MULTILINE).group(1)
     checkpoints = default_project / run_folder / "checkpoints"
     assert (checkpoints / "best.ckpt").is_file() and (checkpoints / "last.ckpt").is_file()

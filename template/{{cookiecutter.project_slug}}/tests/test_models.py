@@ -19,11 +19,11 @@ def test_net_maps_28x28_images_to_log_probabilities_per_class():
     ("net", "inputs", "output_shape"),
     [
         (Net(in_channels=3, num_classes=5), (2, 3, 28, 28), (2, 5)),
-        (TwoLayerNet(), (64, 1000), (64, 10)),  # seed 001: N, D_in, H, D_out = 64, 1000, 100, 10
+        (TwoLayerNet(), (64, 1000), (64, 10)),  # the tutorial's batch of 64, 1000 -> 100 -> 10
         (TwoLayerNet(in_features=784), (4, 1, 28, 28), (4, 10)),  # images are flattened
-        (MyNetwork(), (128, 20), (128, 40)),  # seed 003
+        (MyNetwork(), (128, 20), (128, 40)),  # 128 inputs of 20 features, as in its tutorial
         (MyNetwork(in_features=3, hidden=8, out_features=2), (5, 3), (5, 2)),
-        (LinearRegression(), (15, 3), (15, 2)),  # seed 004: 3 inputs -> 2 yields
+        (LinearRegression(), (15, 3), (15, 2)),  # crop yields: 3 inputs -> 2 yields
     ],
     ids=lambda v: type(v).__name__ if isinstance(v, torch.nn.Module) else None,
 )

@@ -6,6 +6,7 @@ in `configs/`.
 """
 
 import inspect
+import math
 import os
 import pkgutil
 import signal
@@ -18,12 +19,15 @@ import yaml
 from jsonargparse import Namespace
 from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
+from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from .callbacks import Checkpoint
+from .callbacks import Checkpoint, LearningCurves
 from .callbacks.checkpoint import check_fits, read_checkpoint
+from .console import leave_out_upstream_notices
 from .errors import CheckpointError, UserError
 from .history import TEST_METRICS_FILE, append_row
+from .lightning_internals import leave_out_wandb_anonymous
 from .runs import (
     RUN_FOLDER_VARIABLE,
     RunFolder,
@@ -38,6 +42,7 @@ from .tracking import (
     SaveRunConfig,
     configure_loggers,
     continue_wandb_run,
+    finish_wandb_run,
     resolve_wandb_mode,
     wandb_run_location,
 )
@@ -88,10 +93,11 @@ class CLI(LightningCLI):
             help="The run's folder in runs/<experiment>/ (default: its start time, YYYYmmdd-HHMMSS).",
         )
 
-    def _parse_ckpt_path(self) -> None:
-        # Lightning's step that takes the model's hyperparameters from the `--ckpt_path` file.
-        # First find the run, turn `last` / `best` into a file, and open it with one clear error
-        # if it is missing or damaged: before anything is built or written.
+    def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
+        # Right after parsing, before Lightning takes the model's hyperparameters from the
+        # `--ckpt_path` file: find the run, turn `last` / `best` into a file, and open it with one
+        # clear error if it is missing or damaged, before anything is built or written.
+        super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
         config = self.config[subcommand] if subcommand else self.config
         if not config.experiment:
@@ -107,7 +113,6 @@ class CLI(LightningCLI):
             config.ckpt_path = str(path) if path else None
             if path:
                 self.checkpoint = read_checkpoint(path)
-        super()._parse_ckpt_path()
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
@@ -120,6 +125,9 @@ class CLI(LightningCLI):
                 to_save[where] = None
         self.save_config_kwargs = {**self.save_config_kwargs, "config_to_save": to_save}
         folder = self.run.settle(config.get("ckpt_path"))
+        if self.checkpoint is not None and config.ckpt_path.startswith(str(folder)):
+            # Resuming in the run's own folder: Lightning's warning that it is not empty is expected.
+            warnings.filterwarnings("ignore", "Checkpoint directory .* exists and is not empty", UserWarning)
         config.trainer.default_root_dir = str(folder)
         config.checkpoint.dirpath = config.checkpoint.dirpath or str(folder / "checkpoints")
         check_writable(config.checkpoint.dirpath)
@@ -164,6 +172,11 @@ class CLI(LightningCLI):
                 ) from None
         if self.checkpoint is not None:
             check_fits(self.model, self.checkpoint, self.ckpt_path)
+        config = self.config_init[self.subcommand] if self.subcommand else self.config_init
+        loggers = config.trainer.logger
+        for logger in loggers if isinstance(loggers, list) else [loggers]:
+            if isinstance(logger, WandbLogger):
+                leave_out_wandb_anonymous(logger)
         return super().instantiate_trainer(**kwargs)
 
     @property
@@ -175,6 +188,8 @@ class CLI(LightningCLI):
         self.report_run(
             {"Best checkpoint": checkpoint.best_model_path, "Last checkpoint": checkpoint.last_model_path}
         )
+        if self.trainer.is_global_zero and checkpoint.best_model_score is not None:
+            print(best_result(self.trainer))
 
     def report_run(self, files: dict[str, str] | None = None) -> None:
         """End every subcommand by saying where its files went: run folder, checkpoints, config,
@@ -206,6 +221,23 @@ class CLI(LightningCLI):
         self.report_run({"Test metrics": path})
 
     after_validate = after_predict = report_run
+
+
+def best_result(trainer: Trainer) -> str:
+    """The best value of the checkpoint's metric, and the epoch's other validation metrics."""
+    checkpoint = trainer.checkpoint_callback
+    best = float(checkpoint.best_model_score)
+    history = next((c.history for c in trainer.callbacks if isinstance(c, LearningCurves)), [])
+    row = next(
+        (r for r in history if math.isclose(r.get(checkpoint.monitor, math.nan), best, rel_tol=1e-6)), None
+    )
+    if row is None:
+        return f"Best {checkpoint.monitor}: {best:.4g}"
+    others = [f"{name} {value:.4g}" for name, value in row.items() if name.startswith("val/")]
+    others = [text for text in others if not text.startswith(f"{checkpoint.monitor} ")]
+    return f"Best {checkpoint.monitor}: {best:.4g} at epoch {row['epoch']}" + (
+        f" ({', '.join(others)})" if others else ""
+    )
 
 
 def config_files_in(args: list[str]) -> list[str]:
@@ -246,6 +278,7 @@ def main(
     With `run=False` there is no subcommand: the CLI only builds the trainer, model and data.
     `callbacks` are added to the Trainer's whatever the configs say (a sweep adds its own).
     """
+    leave_out_upstream_notices()
     given = sys.argv[1:] if args is None else args
     config_files = config_files_in(given) if isinstance(given, list) else []
     defaults = list(base_configs or [])
@@ -268,7 +301,7 @@ def main(
         with warnings.catch_warnings():
             # Sweeps and tests call main(args) from a process that has its own argv, by design.
             warnings.filterwarnings("ignore", "LightningCLI's args parameter is intended", UserWarning)
-            return CLI(
+            cli = CLI(
                 save_config_callback=SaveRunConfig,
                 save_config_kwargs={"save_to_log_dir": False},
                 auto_configure_optimizers=False,  # tasks take their optimizer as an argument
@@ -277,6 +310,9 @@ def main(
                 args=args,
                 run=run,
             )
+        if run:  # the W&B run ends with its command, quietly: the command said where it went
+            finish_wandb_run()
+        return cli
     except UserError as error:  # the user's to fix (or a run that failed, as a NaN loss): no traceback
         print(f"error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)

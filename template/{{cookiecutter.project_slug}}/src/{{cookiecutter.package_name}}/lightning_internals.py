@@ -1,14 +1,52 @@
 """Lightning behaviour this project relies on that Lightning (2.6) has no public name for.
 
 Every use of a private Lightning member goes through this module, so that a Lightning release
-that changes one breaks here, in one place, and in the tests that cover each function.
+that changes one breaks here, in one place: `tests/test_lightning_internals.py` fails with the
+member's name, and the behaviour tests named in each docstring fail with what it was for.
 """
 
 from lightning.pytorch import Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import WandbLogger
 
 
 def logs_this_step(trainer: Trainer) -> bool:
     """Whether Lightning sends this training step's `self.log` values to the loggers: every
     `log_every_n_steps` steps, never when it is 0. Values logged on other steps are dropped, so
-    logging only on these steps saves the cost of `self.log` and changes nothing logged."""
+    logging only on these steps saves the cost of `self.log` and changes nothing logged.
+    (test_training_loss_is_logged_every_log_every_n_steps)"""
     return trainer._logger_connector.should_update_logs
+
+
+def saves_at_train_epoch_end(checkpoint: ModelCheckpoint, trainer: Trainer) -> bool:
+    """Whether the checkpoint callback saves at the end of the training epoch (else after
+    validation), as Lightning decides it."""
+    return checkpoint._should_save_on_train_epoch_end(trainer)
+
+
+def write_last_checkpoint(
+    checkpoint: ModelCheckpoint, trainer: Trainer, unless_saved_at_this_step: bool = False
+) -> None:
+    """Write the `last` checkpoint now, the way Lightning writes it (same file, same contents).
+
+    Since 2.6, Lightning writes `last` only at steps where it also writes a best checkpoint,
+    and not at all when a run is interrupted. (test_last_checkpoint_follows_training_when_the_
+    metric_stops_improving, test_an_interrupted_run_saves_its_place_...)"""
+    if unless_saved_at_this_step and (
+        checkpoint._should_skip_saving_checkpoint(trainer)
+        or checkpoint._last_global_step_saved == trainer.global_step
+    ):
+        return
+    checkpoint._save_last_checkpoint(trainer, checkpoint._monitor_candidates(trainer))
+
+
+def wandb_started(logger: WandbLogger) -> bool:
+    """Whether the W&B logger has started its run (reading `logger.experiment` would start one)."""
+    return logger._experiment is not None
+
+
+def leave_out_wandb_anonymous(logger: WandbLogger) -> None:
+    """Lightning passes `anonymous=None` to `wandb.init` even when nothing set it, and W&B 0.19+
+    then warns that the setting "has no effect": leave it out unless it was set."""
+    if logger._wandb_init.get("anonymous") is None:
+        logger._wandb_init.pop("anonymous", None)

@@ -19,6 +19,7 @@ from lightning.pytorch.cli import LightningArgumentParser, SaveConfigCallback
 from lightning.pytorch.loggers import Logger, WandbLogger
 from lightning.pytorch.trainer.states import TrainerFn
 
+from .lightning_internals import wandb_started
 from .runs import is_run, record, shown
 
 DEFAULT_HOST = "https://api.wandb.ai"
@@ -98,6 +99,8 @@ def configure_loggers(
             config.init_args.save_dir = str(Path(save_dir or ".").resolve())
             config.init_args.name = config.init_args.get("name") or name
             config.dict_kwargs = {**(config.get("dict_kwargs") or {}), "mode": wandb_mode}
+            # W&B's own start and end lines repeat what the run prints at its end (wandb_run_location).
+            config.dict_kwargs.setdefault("settings", {"quiet": True})
             if os.environ.get("WANDB_RUN_GROUP"):  # a sweep's group; W&B reads it only when it starts
                 config.dict_kwargs.setdefault("group", os.environ["WANDB_RUN_GROUP"])
         elif save_dir in (None, "."):
@@ -106,13 +109,20 @@ def configure_loggers(
 
 def wandb_run_location(logger: Logger | None) -> str | None:
     """Where the W&B run went, as one line: its page, or its folder and the upload command."""
-    if not isinstance(logger, WandbLogger) or logger._experiment is None:  # disabled, or never started
+    if not isinstance(logger, WandbLogger) or not wandb_started(logger):  # disabled, or never started
         return None
     run = logger.experiment
     if run.settings.mode == "offline":
         run_dir = shown(Path(run.dir).parent)
         return f"W&B run saved offline in {run_dir}; upload it with: wandb sync {run_dir}"
     return f"W&B run: {run.url}" if run.url else None
+
+
+def finish_wandb_run() -> None:
+    """Finish this process's W&B run, if it started one (W&B would at exit, less quietly)."""
+    wandb = sys.modules.get("wandb")  # imported only by a run that logs to W&B
+    if wandb is not None and wandb.run is not None:
+        wandb.run.finish()
 
 
 def unused_path(folder: Path, name: str) -> Path:

@@ -7,6 +7,7 @@ listed under `trainer.callbacks`.
 from .checkpoint import Checkpoint
 from .finite_loss import NonFiniteLossError, StopOnNonFiniteLoss
 from .learning_curves import LearningCurves
+from .network_summary import NetworkSummary
 from .prediction_writer import PredictionWriter
 from .wandb_media import ClassifierMedia, WatchGradients
 
@@ -14,6 +15,7 @@ __all__ = [
     "Checkpoint",
     "ClassifierMedia",
     "LearningCurves",
+    "NetworkSummary",
     "NonFiniteLossError",
     "PredictionWriter",
     "StopOnNonFiniteLoss",

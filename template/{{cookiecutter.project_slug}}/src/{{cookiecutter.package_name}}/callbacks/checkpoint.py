@@ -15,6 +15,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ..errors import CheckpointError
+from ..lightning_internals import saves_at_train_epoch_end, write_last_checkpoint
 
 
 class Checkpoint(ModelCheckpoint):
@@ -49,27 +50,19 @@ class Checkpoint(ModelCheckpoint):
     # several times per epoch), `last` is written if it was not.
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         super().on_train_epoch_end(trainer, pl_module)
-        if self._should_save_on_train_epoch_end(trainer):
-            self._save_last_if_skipped(trainer)
+        if self.save_last and saves_at_train_epoch_end(self, trainer):
+            write_last_checkpoint(self, trainer, unless_saved_at_this_step=True)
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         super().on_validation_end(trainer, pl_module)
-        if not self._should_save_on_train_epoch_end(trainer):
-            self._save_last_if_skipped(trainer)
-
-    def _save_last_if_skipped(self, trainer: Trainer) -> None:
-        if (
-            self.save_last
-            and not self._should_skip_saving_checkpoint(trainer)
-            and self._last_global_step_saved != trainer.global_step
-        ):
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        if self.save_last and not saves_at_train_epoch_end(self, trainer):
+            write_last_checkpoint(self, trainer, unless_saved_at_this_step=True)
 
     def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
         # Only an interruption: after an error the weights may be broken, and the last good
         # checkpoint must stay as it is.
         if isinstance(exception, KeyboardInterrupt | SIGTERMException) and not trainer.sanity_checking:
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+            write_last_checkpoint(self, trainer)
             rank_zero_info(
                 f"Interrupted at epoch {trainer.current_epoch}, step {trainer.global_step}: saved "
                 f"{self.last_model_path}. Resume with the same command and --ckpt_path last"

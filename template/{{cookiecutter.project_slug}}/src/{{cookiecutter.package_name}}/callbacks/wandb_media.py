@@ -16,17 +16,24 @@ from ..tasks import ClassificationTask
 
 class WatchGradients(Callback):
     """Histograms of the network's gradients (or parameters, or both) in W&B, every
-    `log_every_n_steps` training steps, through `wandb.watch`."""
+    `log_every_n_steps` training steps, through `wandb.watch`; with `log_graph`, also W&B's
+    drawing of the network's modules."""
 
     def __init__(
-        self, log: Literal["gradients", "parameters", "all"] = "gradients", log_every_n_steps: int = 100
+        self,
+        log: Literal["gradients", "parameters", "all"] = "gradients",
+        log_every_n_steps: int = 100,
+        log_graph: bool = False,
     ) -> None:
         self.what = log
         self.log_every_n_steps = log_every_n_steps
+        self.log_graph = log_graph
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if isinstance(trainer.logger, WandbLogger):
-            trainer.logger.watch(pl_module, log=self.what, log_freq=self.log_every_n_steps)
+            trainer.logger.watch(
+                pl_module, log=self.what, log_freq=self.log_every_n_steps, log_graph=self.log_graph
+            )
 
 
 class ClassifierMedia(Callback):

@@ -122,6 +122,7 @@ class Task(LightningModule):
         """
         name = f"{type(self.net).__name__} (in {type(self).__name__})"
         x = torch.zeros(2, *datamodule.input_shape)
+        self.example_input_array = x[:1]  # for Lightning's summary: sizes and FLOPs of each layer
         training = self.net.training
         try:
             with torch.no_grad():

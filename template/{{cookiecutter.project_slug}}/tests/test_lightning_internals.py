@@ -1,0 +1,38 @@
+"""The private Lightning members that `lightning_internals.py` uses are still there: a Lightning
+release that renames one fails here, by name, rather than somewhere in a run."""
+
+import lightning
+import pytest
+from lightning.pytorch import Trainer
+from lightning.pytorch.loggers import WandbLogger
+
+from {{ cookiecutter.package_name }}.callbacks import Checkpoint
+from {{ cookiecutter.package_name }}.lightning_internals import leave_out_wandb_anonymous, wandb_started
+
+CHANGED = f"Lightning {lightning.__version__} changed it: see lightning_internals.py"
+
+
+def test_the_checkpoint_members_are_there(tmp_path):
+    checkpoint = Checkpoint(dirpath=tmp_path)
+    trainer = Trainer(logger=False, callbacks=[checkpoint], enable_progress_bar=False)
+    for name in (
+        "_should_save_on_train_epoch_end",
+        "_should_skip_saving_checkpoint",
+        "_save_last_checkpoint",
+    ):
+        assert callable(getattr(checkpoint, name, None)), f"ModelCheckpoint.{name}: {CHANGED}"
+    assert callable(getattr(checkpoint, "_monitor_candidates", None)), (
+        f"ModelCheckpoint._monitor_candidates: {CHANGED}"
+    )
+    assert hasattr(checkpoint, "_last_global_step_saved"), (
+        f"ModelCheckpoint._last_global_step_saved: {CHANGED}"
+    )
+    assert isinstance(trainer._logger_connector.should_update_logs, bool), f"should_update_logs: {CHANGED}"
+
+
+def test_the_wandb_logger_members_are_there(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    logger = WandbLogger(save_dir=str(tmp_path), offline=True)
+    assert not wandb_started(logger)  # and reading it did not start a run
+    assert logger._wandb_init.get("anonymous", "missing") is None, f"WandbLogger._wandb_init: {CHANGED}"
+    leave_out_wandb_anonymous(logger)
+    assert "anonymous" not in logger._wandb_init
