@@ -37,7 +37,10 @@ def refused(train, capsys, snapshot):
     [
         (["fitt"], "invalid choice: 'fitt'"),
         (["fit", "--model.net=NoSuchNet"], "NoSuchNet"),
-        (["fit", "--trainer.max_epochs=abc"], "Given value: abc"),
+        (
+            ["fit", "--trainer.max_epochs=abc"],
+            "error: --trainer.max_epochs abc: must be a whole number or null",
+        ),
         (["fit", "--trainer.max_epocs=3"], "unrecognized arguments: --trainer.max_epocs=3"),
         (["fit", "--config", "missing.yaml"], "missing.yaml"),
         (["fit", "--config", "broken.yaml"], "error: broken.yaml is not valid YAML at line 3, column 1"),
@@ -45,7 +48,42 @@ def refused(train, capsys, snapshot):
 )
 def test_command_line_mistakes(refused, workdir: Path, args: list[str], named: str):
     (workdir / "broken.yaml").write_text("trainer:\n  max_epochs: [1\n")
-    assert named in refused(*args)
+    err = refused(*args)
+    assert named in err
+    assert len([line for line in err.splitlines() if line.startswith("error:")]) == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--data.batch_size=0", "--data.batch_size 0: must be more than 0"),
+        ("--data.batch_size=-3", "--data.batch_size -3: must be more than 0"),
+        ("--data.num_workers=-1", "--data.num_workers -1: must be at least 0"),
+        ("--data.val_fraction=1.5", "--data.val_fraction 1.5: must be at least 0 and less than 1"),
+        ("--data.image_size=0", "--data.image_size 0: must be more than 0"),
+        ("--model.optimizer.lr=-1", "--model.optimizer: Invalid learning rate: -1.0"),
+        ("--model.optimizer.betas=[2,0.9]", "--model.optimizer: Invalid beta parameter at index 0: 2.0"),
+        ("--trainer.max_epochs=-5", "`max_epochs` must be a non-negative integer or -1. You passed in -5."),
+        ("--trainer.devices=0", "`Trainer(devices='0')` value is not a valid input using cpu accelerator."),
+        ("--trainer.precision=17", "--trainer.precision 17: must be one of 64, 32, 16"),
+        ("--checkpoint.save_top_k=-3", "Invalid value for save_top_k=-3. Must be >= -1"),
+        ("--trainer.limit_train_batches=-1", "invalid value -1 for limit_train_batches"),
+    ],
+)
+def test_a_value_out_of_range_is_one_line_before_anything_is_written(refused, workdir: Path, option, message):
+    err = refused("fit", option)
+    (line,) = [line for line in err.splitlines() if line.startswith("error:")]
+    assert message in line, line
+    assert not (workdir / "runs").exists() and not (workdir / "wandb").exists()
+
+
+def test_fractions_that_leave_nothing_to_train_on(refused, workdir: Path):
+    err = refused("fit", "--data.val_fraction=0.5", "--data.test_fraction=0.5")
+    assert (
+        "error: --data.val_fraction 0.5 and --data.test_fraction 0.5 leave no data to train on: their sum "
+        "must be less than 1." in err
+    )
+    assert not (workdir / "runs").exists()
 
 
 def test_damaged_mnist_file(refused, mnist_dir: Path):

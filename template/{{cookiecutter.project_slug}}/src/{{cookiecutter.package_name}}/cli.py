@@ -14,18 +14,19 @@ import sys
 import warnings
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
 from jsonargparse import Namespace
 from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import WandbLogger
-from lightning.pytorch.utilities.exceptions import SIGTERMException
+from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
 
 from .callbacks import Checkpoint, LearningCurves
 from .callbacks.checkpoint import check_fits, read_checkpoint
 from .console import leave_out_upstream_notices
-from .errors import CheckpointError, UserError
+from .errors import CheckpointError, OptionError, UserError, one_line
 from .history import TEST_METRICS_FILE, append_row
 from .lightning_internals import leave_out_wandb_anonymous
 from .runs import (
@@ -50,6 +51,20 @@ from .tracking import (
 # Sizes the data determines. Where the task or its network has a constructor argument of one
 # of these names, the command line sets it from the datamodule's attribute of the same name.
 DATA_SIZES = ("num_classes", "in_channels", "in_features", "out_features")
+
+
+class Parser(LightningArgumentParser):
+    """LightningCLI's parser, whose refusals are one line: the option, its value, what it takes."""
+
+    def error(self, message: str, ex: Exception | None = None) -> NoReturn:
+        if not self.exit_on_error or os.environ.get("JSONARGPARSE_DEBUG"):  # a nested parse, or debugging
+            super().error(message, ex)
+        parser = getattr(ex, "subcommand_parser", None) or self
+        print(
+            f"error: {one_line(message)} (see {parser.prog.replace(' [options]', '')} --help)",
+            file=sys.stderr,
+        )
+        sys.exit(2)
 
 
 class CLI(LightningCLI):
@@ -114,6 +129,16 @@ class CLI(LightningCLI):
             if path:
                 self.checkpoint = read_checkpoint(path)
 
+    def instantiate_classes(self) -> None:
+        """Build the data, model and trainer; a value their constructors refuse (or the optimizer's,
+        built once here to check) is the user's to fix, said in one line before anything runs."""
+        try:
+            super().instantiate_classes()
+        except UserError:
+            raise
+        except (ValueError, MisconfigurationException, ModuleNotFoundError) as error:
+            raise OptionError(one_line(str(error))) from None
+
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         self.fill_sizes_from_data(config)
@@ -172,6 +197,11 @@ class CLI(LightningCLI):
                 ) from None
         if self.checkpoint is not None:
             check_fits(self.model, self.checkpoint, self.ckpt_path)
+        if isinstance(self.model, Task):
+            try:
+                self.model.configure_optimizers()
+            except ValueError as error:
+                raise OptionError(f"--model.optimizer: {error}") from None
         config = self.config_init[self.subcommand] if self.subcommand else self.config_init
         loggers = config.trainer.logger
         for logger in loggers if isinstance(loggers, list) else [loggers]:
@@ -302,6 +332,7 @@ def main(
             # Sweeps and tests call main(args) from a process that has its own argv, by design.
             warnings.filterwarnings("ignore", "LightningCLI's args parameter is intended", UserWarning)
             cli = CLI(
+                parser_class=Parser,
                 save_config_callback=SaveRunConfig,
                 save_config_kwargs={"save_to_log_dir": False},
                 auto_configure_optimizers=False,  # tasks take their optimizer as an argument

@@ -3,11 +3,16 @@
 import math
 
 import torch
+from jsonargparse.typing import NonNegativeInt, PositiveInt, restricted_number_type
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
-from ..errors import UserError
+from ..errors import OptionError, UserError
+
+# Restricted types in the datamodules' signatures: the command line refuses a value out of range
+# in one line (`--data.batch_size 0: must be more than 0`) before anything is built.
+Fraction = restricted_number_type("Fraction", float, [(">=", 0), ("<", 1)])
 
 
 class DataError(UserError):
@@ -29,7 +34,7 @@ class InMemoryDataModule(LightningDataModule):
 
     input_shape: tuple[int, ...]
 
-    def __init__(self, batch_size: int, num_workers: int, seed: int) -> None:
+    def __init__(self, batch_size: PositiveInt, num_workers: NonNegativeInt, seed: int) -> None:
         super().__init__()
         self.batch_size = batch_size
         self.num_workers = num_workers
@@ -130,6 +135,15 @@ class RegressionDataModule(InMemoryDataModule):
     @property
     def out_features(self) -> int:
         return math.prod(self.target_shape)
+
+
+def check_split(val_fraction: float, test_fraction: float) -> None:
+    """The validation and test fractions must leave data to train on."""
+    if val_fraction + test_fraction >= 1:
+        raise OptionError(
+            f"--data.val_fraction {val_fraction} and --data.test_fraction {test_fraction} leave no data to "
+            "train on: their sum must be less than 1."
+        )
 
 
 def split_indices(n: int, val_fraction: float, test_fraction: float, generator: torch.Generator) -> dict:

@@ -6,8 +6,9 @@ from importlib.resources import files
 from pathlib import Path
 
 import torch
+from jsonargparse.typing import NonNegativeInt, PositiveInt
 
-from .base import DataError, RegressionDataModule, split_indices, standardized_splits
+from .base import DataError, Fraction, RegressionDataModule, check_split, split_indices, standardized_splits
 
 FEATURES = ("temperature", "rainfall", "humidity")
 TARGETS = ("apples", "oranges")
@@ -29,13 +30,14 @@ class CropYieldsDataModule(RegressionDataModule):
     def __init__(
         self,
         csv_path: str | None = None,
-        batch_size: int = 16,
-        val_fraction: float = 0.2,
-        test_fraction: float = 0.2,
-        num_workers: int = 0,
+        batch_size: PositiveInt = 16,
+        val_fraction: Fraction = 0.2,
+        test_fraction: Fraction = 0.2,
+        num_workers: NonNegativeInt = 0,
         seed: int = 0,
     ) -> None:
         super().__init__(batch_size, num_workers, seed)
+        check_split(val_fraction, test_fraction)
         self.save_hyperparameters()
 
     def setup(self, stage: str | None = None) -> None:

@@ -2,9 +2,10 @@
 
 import torch
 import torch.nn.functional as F
+from jsonargparse.typing import NonNegativeInt, PositiveInt
 from sklearn.datasets import load_digits
 
-from .base import ClassificationDataModule, split_indices, standardized_splits
+from .base import ClassificationDataModule, Fraction, check_split, split_indices, standardized_splits
 
 
 class DigitsDataModule(ClassificationDataModule):
@@ -19,14 +20,15 @@ class DigitsDataModule(ClassificationDataModule):
 
     def __init__(
         self,
-        batch_size: int = 64,
-        image_size: int = 28,
-        val_fraction: float = 0.15,
-        test_fraction: float = 0.15,
-        num_workers: int = 0,
+        batch_size: PositiveInt = 64,
+        image_size: PositiveInt = 28,
+        val_fraction: Fraction = 0.15,
+        test_fraction: Fraction = 0.15,
+        num_workers: NonNegativeInt = 0,
         seed: int = 0,
     ) -> None:
         super().__init__(batch_size, num_workers, seed)
+        check_split(val_fraction, test_fraction)
         self.save_hyperparameters()
         self.input_shape = (1, image_size, image_size)
 

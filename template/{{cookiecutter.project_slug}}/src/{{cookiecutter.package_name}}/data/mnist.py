@@ -3,10 +3,11 @@
 from pathlib import Path
 
 import torch
+from jsonargparse.typing import NonNegativeInt, PositiveInt
 from torchvision.datasets import MNIST, FashionMNIST
 from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor
 
-from .base import ClassificationDataModule, DataError, split_indices, standardized_splits
+from .base import ClassificationDataModule, DataError, Fraction, split_indices, standardized_splits
 
 RAW_FILES = (
     "train-images-idx3-ubyte",
@@ -36,9 +37,9 @@ class MNISTDataModule(ClassificationDataModule):
         self,
         data_dir: str = "data",
         download: bool = True,
-        batch_size: int = 64,
-        val_fraction: float = 1 / 12,
-        num_workers: int = 0,
+        batch_size: PositiveInt = 64,
+        val_fraction: Fraction = 1 / 12,
+        num_workers: NonNegativeInt = 0,
         seed: int = 0,
     ) -> None:
         super().__init__(batch_size, num_workers, seed)

@@ -1,9 +1,10 @@
 """Random tensors with a learnable target, for the tutorials' networks that train on random data."""
 
 import torch
+from jsonargparse.typing import NonNegativeFloat, NonNegativeInt, PositiveInt
 from torch.utils.data import TensorDataset
 
-from .base import RegressionDataModule, split_indices
+from .base import Fraction, RegressionDataModule, check_split, split_indices
 
 
 class TeacherDataModule(RegressionDataModule):
@@ -18,17 +19,18 @@ class TeacherDataModule(RegressionDataModule):
 
     def __init__(
         self,
-        in_features: int = 1000,
-        out_features: int = 10,
-        num_samples: int = 4096,
-        noise_std: float = 0.1,
-        batch_size: int = 64,
-        val_fraction: float = 0.125,
-        test_fraction: float = 0.125,
-        num_workers: int = 0,
+        in_features: PositiveInt = 1000,
+        out_features: PositiveInt = 10,
+        num_samples: PositiveInt = 4096,
+        noise_std: NonNegativeFloat = 0.1,
+        batch_size: PositiveInt = 64,
+        val_fraction: Fraction = 0.125,
+        test_fraction: Fraction = 0.125,
+        num_workers: NonNegativeInt = 0,
         seed: int = 0,
     ) -> None:
         super().__init__(batch_size, num_workers, seed)
+        check_split(val_fraction, test_fraction)
         self.save_hyperparameters()
         self.input_shape = (in_features,)
         self.target_shape = (out_features,)
