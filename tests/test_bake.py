@@ -63,6 +63,9 @@ def test_defaults_bake_the_documented_layout(baker: Baker):
         "src/lightning_project/history.py",
         "src/lightning_project/cli.py",
         "src/lightning_project/runs.py",
+        "src/lightning_project/checkpoints.py",
+        "src/lightning_project/console.py",
+        "src/lightning_project/callbacks/network_summary.py",
         "src/lightning_project/errors.py",
         "src/lightning_project/lightning_internals.py",
         "src/lightning_project/tracking.py",
@@ -73,7 +76,7 @@ def test_defaults_bake_the_documented_layout(baker: Baker):
         "src/lightning_project/callbacks/prediction_writer.py",
         "src/lightning_project/callbacks/wandb_media.py",
         "tests/conftest.py",
-        "tests/wandb_run.py",
+        "tests/helpers/wandb_run.py",
         ".github/workflows/tests.yml",
     ]:
         assert (project / path).is_file(), path

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from wandb_run import load_runs
+from .helpers.wandb_run import load_runs
 
 PROJECT = Path(__file__).resolve().parents[1]
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.logger=false"]

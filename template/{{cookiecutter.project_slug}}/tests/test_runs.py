@@ -18,7 +18,7 @@ import yaml
 from {{ cookiecutter.package_name }} import runs
 from {{ cookiecutter.package_name }}.runs import RunLock, checkpoints_of, claim
 
-from wandb_run import load_runs
+from .helpers.wandb_run import load_runs
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONFIGS = PROJECT / "configs"

@@ -21,7 +21,7 @@ from wandb.sdk.launch.sweeps.utils import create_sweep_command, create_sweep_com
 
 from {{ cookiecutter.package_name }}.sweeps.spec import Sweep
 
-from wandb_run import load_runs
+from .helpers.wandb_run import load_runs
 
 PROJECT = Path(__file__).resolve().parents[1]
 SWEEPS = sorted((PROJECT / "configs" / "sweeps").glob("*.yaml"))

@@ -9,7 +9,7 @@ import yaml
 from {{ cookiecutter.package_name }} import tracking
 from {{ cookiecutter.package_name }}.tracking import resolve_wandb_mode
 
-from wandb_run import (
+from .helpers.wandb_run import (
     CHUNK_HEADER,
     FILE_HEADER,
     CorruptRunFileError,

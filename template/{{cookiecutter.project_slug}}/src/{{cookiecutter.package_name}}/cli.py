@@ -24,7 +24,7 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
 
 from .callbacks import Checkpoint, LearningCurves
-from .callbacks.checkpoint import check_fits, read_checkpoint
+from .checkpoints import check_fits, read_checkpoint
 from .console import leave_out_upstream_notices
 from .errors import CheckpointError, OptionError, UserError, one_line
 from .history import TEST_METRICS_FILE, append_row

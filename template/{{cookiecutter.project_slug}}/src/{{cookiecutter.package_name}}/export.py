@@ -24,7 +24,7 @@ import torch
 from jsonargparse import CLI
 from torch import nn
 
-from .callbacks.checkpoint import read_checkpoint
+from .checkpoints import read_checkpoint
 from .errors import CheckpointError, UserError
 
 Format = Literal["state_dict", "onnx", "torchscript"]

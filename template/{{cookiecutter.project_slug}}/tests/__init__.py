@@ -1,0 +1,1 @@
+"""Tests of the project: pytest, CPU only, no network (see conftest.py)."""

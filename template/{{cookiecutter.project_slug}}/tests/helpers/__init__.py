@@ -1,0 +1,1 @@
+"""What the tests share besides fixtures: reading the offline W&B run files back."""
