@@ -4,6 +4,7 @@ import hashlib
 import logging
 import os
 import runpy
+import shutil
 import struct
 import sys
 from pathlib import Path
@@ -19,12 +20,19 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(autouse=True)
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Run in a fresh folder with W&B offline, so runs land in tmp_path/wandb and nothing
-    reaches the network."""
+    """Run in a fresh folder, with W&B disabled (it writes nothing and costs nothing; tests of what
+    W&B receives ask for `wandb_offline`), so that nothing reaches the network."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_MODE", "disabled")
     monkeypatch.setenv("WANDB_SILENT", "true")
     return tmp_path
+
+
+@pytest.fixture
+def wandb_offline(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """W&B offline: runs are written to workdir/wandb, for the tests to read back."""
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    return workdir / "wandb"
 
 
 @pytest.fixture(autouse=True)
@@ -88,6 +96,36 @@ def train(monkeypatch: pytest.MonkeyPatch):
             finally:
                 wandb.finish()  # a new process would start a new W&B run; so does the next call
 
+    return run
+
+
+QUICK_FIT = [
+    "fit",
+    "--trainer.max_epochs=1",
+    "--trainer.limit_train_batches=3",
+    "--trainer.limit_val_batches=2",
+    "--trainer.enable_progress_bar=false",
+]
+
+
+@pytest.fixture(scope="session")
+def trained_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A quick fit of the default experiment (one epoch of 3 batches), made once per session: its
+    `runs/` folder, for tests that need a trained run rather than a training."""
+    folder = tmp_path_factory.mktemp("trained")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        patch.setenv("WANDB_MODE", "disabled")
+        patch.setattr(sys, "argv", ["train.py", *QUICK_FIT])
+        runpy.run_path(str(PROJECT / "train.py"), run_name="__main__")
+    return folder / "runs"
+
+
+@pytest.fixture
+def trained(trained_once: Path, workdir: Path) -> Path:
+    """A copy of that trained run in this test's folder (runs/digits_cnn/<run>/): its folder."""
+    shutil.copytree(trained_once, workdir / "runs")
+    (run,) = runs_in(workdir / "runs" / "digits_cnn")
     return run
 
 

@@ -36,6 +36,7 @@ def load(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+@pytest.mark.slow  # several fits: run by `pytest -m slow` and CI
 def test_two_epochs_equal_one_epoch_and_a_resume(train):
     net = f"--model.net={__name__}.DropoutNet"
     train("fit", net, *SHORT, "--trainer.max_epochs=2", "--trainer.default_root_dir=runs/straight")
@@ -90,7 +91,7 @@ def test_a_crash_while_saving_leaves_the_previous_checkpoint_whole(train, monkey
 @pytest.mark.slow
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, 1)])
 def test_an_interrupted_run_saves_its_place_and_resumes_in_the_same_wandb_run(
-    train, workdir: Path, process_env: dict, run_folder, signum: int, status: int
+    wandb_offline, train, workdir: Path, process_env: dict, run_folder, signum: int, status: int
 ):
     # Batches of 8: about 160 steps an epoch, so the signal lands mid-epoch.
     args = [
@@ -139,9 +140,8 @@ def test_an_interrupted_run_saves_its_place_and_resumes_in_the_same_wandb_run(
     ],
 )
 def test_a_bad_checkpoint_is_one_clear_error_and_changes_nothing(
-    train, workdir: Path, capsys, snapshot, ckpt_path: str, message: str
+    train, trained: Path, capsys, snapshot, ckpt_path: str, message: str
 ):
-    train("fit", *SHORT, "--trainer.max_epochs=1")
     Path("random.ckpt").write_bytes(os.urandom(4096))
     # As if from a CNN trained on 2 classes: a last layer of 2 outputs where the model has 10.
     torch.save(

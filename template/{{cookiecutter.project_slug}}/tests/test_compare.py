@@ -13,6 +13,7 @@ from PIL import Image
 from {{ cookiecutter.package_name }}.history import read_rows
 
 PROJECT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # four fits: run by `pytest -m slow` and CI
 QUICK = [
     "--trainer.max_epochs=3",
     "--trainer.limit_train_batches=4",

@@ -14,15 +14,6 @@ from {{ cookiecutter.package_name }}.models import Net
 from {{ cookiecutter.package_name }}.tasks import ClassificationTask
 
 PROJECT = Path(__file__).resolve().parents[1]
-TINY = [
-    "--trainer.max_epochs=1",
-    "--trainer.limit_train_batches=2",
-    "--trainer.limit_val_batches=1",
-    "--trainer.logger=false",
-    "--trainer.enable_progress_bar=false",
-    "--trainer.default_root_dir=runs/export",  # a run folder at a known place
-]
-CHECKPOINT = Path("runs", "export", "checkpoints", "best.ckpt")
 
 pytestmark = [
     # Lightning's hint when a task is rebuilt with its network; TorchScript's own deprecation.
@@ -49,20 +40,22 @@ def export(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
     return run
 
 
-@pytest.mark.parametrize("format", ["state_dict", "onnx", "torchscript"])
-def test_exported_network_gives_the_trained_networks_outputs(train, export, format: str):
+@pytest.mark.parametrize(
+    "format", ["state_dict", pytest.param("onnx", marks=pytest.mark.slow), "torchscript"]
+)
+def test_exported_network_gives_the_trained_networks_outputs(trained: Path, export, format: str):
+    checkpoint = trained / "checkpoints" / "best.ckpt"
     if format == "onnx":
         pytest.importorskip("onnxscript", reason='ONNX export needs pip install -e ".[export]"')
         pytest.importorskip("onnxruntime", reason='running ONNX needs pip install -e ".[export]"')
-    train("fit", *TINY)
     data = DigitsDataModule()
     data.setup()
     images = data.splits["test"].tensors[0][:16]  # a batch size other than the one traced
-    trained = ClassificationTask.load_from_checkpoint(CHECKPOINT, map_location="cpu", weights_only=True).net
+    net = ClassificationTask.load_from_checkpoint(checkpoint, map_location="cpu", weights_only=True).net
     with torch.no_grad():
-        expected = trained.eval()(images)
+        expected = net.eval()(images)
 
-    status, output = export(str(CHECKPOINT), f"--format={format}")
+    status, output = export(str(checkpoint), f"--format={format}")
     assert status == 0, output
     # The printed line is what a user copies: run it.
     loaded = {"x": images.numpy()}
@@ -71,9 +64,9 @@ def test_exported_network_gives_the_trained_networks_outputs(train, export, form
 
     if format == "state_dict":
         # As the tutorials load weights: into a fresh network, with no trace of Lightning.
-        assert (CHECKPOINT.parent / "best.pt").is_file()
+        assert (checkpoint.parent / "best.pt").is_file()
         net = Net(in_channels=1, num_classes=10)
-        net.load_state_dict(torch.load(CHECKPOINT.parent / "best.pt"))
+        net.load_state_dict(torch.load(checkpoint.parent / "best.pt"))
         net.eval()
         with torch.no_grad():
             assert torch.equal(net(images), expected)
@@ -83,24 +76,24 @@ def test_exported_network_gives_the_trained_networks_outputs(train, export, form
         assert outputs.shape == (16, 10)
         torch.testing.assert_close(torch.from_numpy(np.asarray(outputs)), expected)
     else:
-        net = torch.jit.load(CHECKPOINT.parent / "best.torchscript.pt")
+        net = torch.jit.load(checkpoint.parent / "best.torchscript.pt")
         with torch.no_grad():
             torch.testing.assert_close(net(images), expected)
             torch.testing.assert_close(loaded["net"](images), expected)
 
 
-def test_existing_output_is_kept_without_overwrite(train, export):
-    train("fit", *TINY)
-    exported = CHECKPOINT.parent / "best.pt"
+def test_existing_output_is_kept_without_overwrite(trained: Path, export):
+    checkpoint = trained / "checkpoints" / "best.ckpt"
+    exported = checkpoint.parent / "best.pt"
     exported.write_bytes(b"an earlier export")
 
-    status, output = export(str(CHECKPOINT))
+    status, output = export(str(checkpoint))
     assert status == 2
     assert f"error: {exported} exists; pass --overwrite=true" in output
     assert "Traceback" not in output
     assert exported.read_bytes() == b"an earlier export"
 
-    status, output = export(str(CHECKPOINT), "--overwrite=true")
+    status, output = export(str(checkpoint), "--overwrite=true")
     assert status == 0, output
     Net(in_channels=1, num_classes=10).load_state_dict(torch.load(exported))
     assert [path.name for path in exported.parent.iterdir() if path.name.startswith(".")] == []

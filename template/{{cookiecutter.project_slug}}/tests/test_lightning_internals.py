@@ -1,9 +1,12 @@
 """The private Lightning members that `lightning_internals.py` uses are still there: a Lightning
 release that renames one fails here, by name, rather than somewhere in a run."""
 
+import inspect
+
 import lightning
 import pytest
 from lightning.pytorch import Trainer
+from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import WandbLogger
 
 from {{ cookiecutter.package_name }}.callbacks import Checkpoint
@@ -28,6 +31,13 @@ def test_the_checkpoint_members_are_there(tmp_path):
         f"ModelCheckpoint._last_global_step_saved: {CHANGED}"
     )
     assert isinstance(trainer._logger_connector.should_update_logs, bool), f"should_update_logs: {CHANGED}"
+
+
+def test_the_cli_members_are_there():
+    assert callable(getattr(LightningCLI, "_parser", None)), f"LightningCLI._parser: {CHANGED}"
+    # Its dump for the hyperparameters is cached in `config_dump`: one given before is used.
+    source = inspect.getsource(LightningCLI._dump_config)
+    assert 'hasattr(self, "config_dump")' in source, f"LightningCLI._dump_config: {CHANGED}"
 
 
 def test_the_wandb_logger_members_are_there(tmp_path, monkeypatch: pytest.MonkeyPatch):

@@ -108,7 +108,10 @@ def test_two_fits_started_together_write_two_complete_separate_runs(workdir: Pat
     assert wandb_id(folders[0]) != wandb_id(folders[1])
 
 
-def test_last_resumes_the_newest_run_in_its_folder_and_its_wandb_run(train, workdir, run_folders, capsys):
+@pytest.mark.slow  # several fits: run by `pytest -m slow` and CI
+def test_last_resumes_the_newest_run_in_its_folder_and_its_wandb_run(
+    wandb_offline, train, workdir, run_folders, capsys
+):
     train("fit", *SHORT)
     train("fit", *SHORT)
     older, newer = run_folders()
@@ -162,6 +165,7 @@ def test_last_is_the_newer_of_last_ckpt_and_the_slurm_time_limit_checkpoint(work
     assert checkpoints_of(run, "best") == []
 
 
+@pytest.mark.slow  # several fits: run by `pytest -m slow` and CI
 def test_a_named_run_is_never_started_twice_but_continues(train, workdir: Path, capsys, snapshot):
     train("fit", *SHORT, "--run_name=baseline")
     run = workdir / "runs" / "digits_cnn" / "baseline"
@@ -245,7 +249,8 @@ def test_the_experiment_is_named_by_its_config_or_explicitly(train, workdir: Pat
     )
 
 
-def test_a_saved_config_reruns_as_a_new_run_from_the_start(train, workdir: Path, run_folders):
+@pytest.mark.slow  # several fits: run by `pytest -m slow` and CI
+def test_a_saved_config_reruns_as_a_new_run_from_the_start(wandb_offline, train, workdir: Path, run_folders):
     train("fit", *SHORT, "--run_name=first")
     train("fit", *SHORT, "--run_name=first", "--ckpt_path=last", "--trainer.max_epochs=2")  # resumed
     (first,) = run_folders()

@@ -130,7 +130,10 @@ def test_the_wandb_agent_command_runs_a_fit_with_the_trial_values(in_project: Pa
     assert wandb_run.config["run_dir"] == "runs/digits_cnn/trial0001"
 
 
-def test_a_grid_sweep_runs_each_point_once_as_its_own_run(sweep, in_project: Path, run_folders):
+@pytest.mark.slow  # several fits: run by `pytest -m slow` and CI
+def test_a_grid_sweep_runs_each_point_once_as_its_own_run(
+    wandb_offline, sweep, in_project: Path, run_folders
+):
     grid = {"model.optimizer.lr": {"values": [0.001, 0.003]}, "data.batch_size": {"values": [32, 64]}}
     path = write_sweep(in_project / "grid.yaml", grid)
     assert sweep(str(path)) == 0
@@ -184,9 +187,11 @@ def test_an_interrupted_sweep_resumes_without_running_a_finished_trial_again(in_
     worker = subprocess.Popen(
         command, cwd=in_project, env=process_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+    third = in_project / "runs" / "digits_cnn" / "four-002"  # made once the third trial is in train.py
     deadline = time.monotonic() + 240
-    while finished(database) < 2 and time.monotonic() < deadline and worker.poll() is None:
-        time.sleep(0.2)
+    while not (finished(database) == 2 and third.exists()) and time.monotonic() < deadline:
+        assert worker.poll() is None, worker.communicate()[0][-3000:]
+        time.sleep(0.1)
     worker.send_signal(signal.SIGINT)  # while the third trial runs
     output, _ = worker.communicate(timeout=120)
     assert worker.returncode == 130, output[-3000:]
@@ -249,6 +254,7 @@ def test_two_workers_on_one_study_run_the_grid_once_between_them(in_project: Pat
     assert all(trial.user_attrs.get("not_needed") for trial in trials if trial.state.name != "COMPLETE")
 
 
+@pytest.mark.slow  # several fits: run by `pytest -m slow` and CI
 def test_a_hopeless_trial_is_pruned(sweep, in_project: Path):
     """Hyperband with one bracket: after the second validation, a trial that is not the best so far
     stops. With lr 0 the network never learns; the seeded grid runs it after a learning one."""

@@ -92,7 +92,9 @@ def test_run_with_credentials_but_no_reachable_host_still_trains(train, workdir,
     assert (run_folder() / "checkpoints" / "last.ckpt").is_file()
 
 
-def test_wandb_run_holds_config_metrics_learning_rate_and_media(train, workdir: Path, run_folder):
+def test_wandb_run_holds_config_metrics_learning_rate_and_media(
+    wandb_offline, train, workdir: Path, run_folder
+):
     # Gradient histograms every step, so that a 3-step run has some.
     (workdir / "every_step.yaml").write_text(
         "trainer:\n  callbacks:\n"
@@ -131,7 +133,8 @@ def test_wandb_run_holds_config_metrics_learning_rate_and_media(train, workdir: 
     assert any(key.startswith("gradients/") and key.endswith("net.conv1.weight") for key in logged)
 
 
-def test_resume_and_test_continue_the_same_wandb_run(train, workdir: Path):
+@pytest.mark.slow  # several fits: run by `pytest -m slow` and CI
+def test_resume_and_test_continue_the_same_wandb_run(wandb_offline, train, workdir: Path):
     train("fit", *SHORT)
     train("fit", *SHORT, "--trainer.max_epochs=2", "--ckpt_path=last")
     train("test", "--ckpt_path=best", "--trainer.limit_test_batches=2")
@@ -145,7 +148,7 @@ def test_resume_and_test_continue_the_same_wandb_run(train, workdir: Path):
     assert "fit_config" in fit.config and "test_config" in tested.config
 
 
-def test_the_run_file_reader_rejects_a_damaged_file(train, workdir: Path):
+def test_the_run_file_reader_rejects_a_damaged_file(wandb_offline, train, workdir: Path):
     train("validate", "--trainer.limit_val_batches=1")
     (run_file,) = find_runs(workdir / "wandb")
     assert load_run(run_file).exit_code == 0

@@ -38,7 +38,9 @@ def test_every_experiment_trains_and_validates_one_batch(train, run_folder, mnis
     assert (run_folder(experiment) / "checkpoints" / "last.ckpt").is_file()
 
 
-def test_fit_writes_checkpoints_config_and_an_offline_wandb_run(train, workdir: Path, run_folder):
+def test_fit_writes_checkpoints_config_and_an_offline_wandb_run(
+    wandb_offline, train, workdir: Path, run_folder
+):
     train("fit", *SHORT)
 
     run_dir = run_folder()
@@ -56,7 +58,8 @@ def test_fit_writes_checkpoints_config_and_an_offline_wandb_run(train, workdir: 
     assert wandb_run.stat().st_size > 0
 
 
-def test_fit_twice_then_test_keeps_every_config(train, workdir: Path, run_folders):
+@pytest.mark.slow  # several fits: run by `pytest -m slow` and CI
+def test_fit_twice_then_test_keeps_every_config(wandb_offline, train, workdir: Path, run_folders):
     train("fit", *SHORT)
     train("fit", *SHORT)
     first, second = run_folders()
@@ -91,11 +94,10 @@ def test_printed_config_feeds_back_into_fit(train, workdir: Path, capsys: pytest
     assert (run_folder("printed") / "checkpoints" / "last.ckpt").is_file()
 
 
-def test_predict_writes_a_csv_row_for_every_test_image_in_order(train, run_folder):
-    train("fit", *SHORT, "--trainer.logger=false")
+def test_predict_writes_a_csv_row_for_every_test_image_in_order(train, trained: Path):
     train("predict", "--ckpt_path=best", "--trainer.logger=false")
 
-    (path,) = run_folder().glob("predictions-*.csv")  # in the folder of the run that trained it
+    (path,) = trained.glob("predictions-*.csv")  # in the folder of the run that trained it
     with path.open() as file:
         rows = list(csv.DictReader(file))
     data = DigitsDataModule()
@@ -110,7 +112,7 @@ def test_predict_writes_a_csv_row_for_every_test_image_in_order(train, run_folde
         assert int(row["class"]) == max(range(10), key=probabilities.__getitem__)
 
     train("predict", "--ckpt_path=best", "--trainer.logger=false")  # a second one keeps the first
-    assert len(list(run_folder().glob("predictions-*.csv"))) == 2
+    assert len(list(trained.glob("predictions-*.csv"))) == 2
 
 
 def test_train_py_alone_prints_a_guide_without_waiting_for_lightning():

@@ -28,7 +28,7 @@ from .checkpoints import check_fits, read_checkpoint
 from .console import leave_out_upstream_notices
 from .errors import CheckpointError, OptionError, UserError, one_line
 from .history import TEST_METRICS_FILE, append_row
-from .lightning_internals import leave_out_wandb_anonymous
+from .lightning_internals import dump_config_once, leave_out_wandb_anonymous
 from .runs import (
     RUN_FOLDER_VARIABLE,
     RunFolder,
@@ -148,7 +148,7 @@ class CLI(LightningCLI):
         for where in ("run_name", "ckpt_path"):  # a rerun is a new run, from the start
             if where in to_save:
                 to_save[where] = None
-        self.save_config_kwargs = {**self.save_config_kwargs, "config_to_save": to_save}
+        self.save_config_kwargs = {**self.save_config_kwargs, "text": dump_config_once(self, to_save)}
         folder = self.run.settle(config.get("ckpt_path"))
         if self.checkpoint is not None and config.ckpt_path.startswith(str(folder)):
             # Resuming in the run's own folder: Lightning's warning that it is not empty is expected.

@@ -5,8 +5,11 @@ that changes one breaks here, in one place: `tests/test_lightning_internals.py` 
 member's name, and the behaviour tests named in each docstring fail with what it was for.
 """
 
+import yaml
+from jsonargparse import Namespace
 from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import WandbLogger
 
 
@@ -38,6 +41,15 @@ def write_last_checkpoint(
     ):
         return
     checkpoint._save_last_checkpoint(trainer, checkpoint._monitor_candidates(trainer))
+
+
+def dump_config_once(cli: LightningCLI, config: Namespace) -> str:
+    """`config` (the subcommand's) as YAML, and the same dump given to LightningCLI for the model's
+    and data's hyperparameters, which it would otherwise dump again (`_dump_config` caches its
+    dump in `config_dump`): each dump checks the whole config, a quarter of a second."""
+    text = cli._parser(cli.subcommand).dump(config, skip_link_targets=False, skip_none=False)
+    cli.config_dump = yaml.safe_load(text)
+    return text
 
 
 def wandb_started(logger: WandbLogger) -> bool:

@@ -145,30 +145,28 @@ class SaveRunConfig(SaveConfigCallback):
     a resumed `fit` and a `test` of its checkpoint (which continues its W&B run) keep every one.
     The W&B config also gets `run_dir`, the run's folder, and the folder's `run.yaml` the W&B run id.
 
-    `config_to_save` is the config as asked for: a rerun of the saved file is a new run, not
-    one that writes into this run's folder or W&B run.
+    `text` is the config as asked for, dumped once by the CLI: a rerun of the saved file is a new
+    run, not one that writes into this run's folder or W&B run.
     """
 
     path: Path | None = None
 
-    def __init__(
-        self,
-        parser: LightningArgumentParser,
-        config: Namespace,
-        config_to_save: Namespace | None = None,
-        **kwargs,
-    ) -> None:
-        super().__init__(parser, config if config_to_save is None else config_to_save, **kwargs)
+    def __init__(self, parser: LightningArgumentParser, config: Namespace, text: str = "", **kwargs) -> None:
+        super().__init__(parser, config, **kwargs)
+        self.text = text
 
     def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         stage = TrainerFn(stage).value
         folder = Path(trainer.default_root_dir)
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{stage}.yaml"
         self.path = path = unused_path(folder / "configs", name)
-        self.parser.save(self.config, path)
+        text = self.text or self.parser.dump(self.config)
+        with path.open("x") as file:  # "x": never over an earlier run's file
+            file.write(text)
         if trainer.logger is None:
             return
-        config = yaml.safe_load(self.parser.dump(self.config))
-        trainer.logger.log_hyperparams({f"{stage}_config": config, "run_dir": str(shown(folder))})
+        trainer.logger.log_hyperparams(
+            {f"{stage}_config": yaml.safe_load(text), "run_dir": str(shown(folder))}
+        )
         if isinstance(trainer.logger, WandbLogger) and is_run(folder):
             record(folder, wandb_run_id=trainer.logger.version)

@@ -131,6 +131,10 @@ def resolved_config(args: list[str], configs: tuple[Path, Path]) -> dict[str, An
 def open_study(sweep: Sweep, url: str, name: str, resume: bool, seed: int | None) -> optuna.Study:
     sqlite = url.startswith("sqlite:///")
     try:
+        # Optuna calls the heartbeat experimental; it is what its documentation uses against lost workers.
+        warnings.filterwarnings(
+            "ignore", "Argument ``heartbeat_interval``", optuna.exceptions.ExperimentalWarning
+        )
         storage = RDBStorage(
             url,
             # SQLite lets one writer in at a time: wait for the others instead of failing.
