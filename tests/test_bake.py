@@ -49,7 +49,7 @@ def test_defaults_bake_the_documented_layout(baker: Baker):
         "src/lightning_project/data/mnist.py",
         "src/lightning_project/data/crop_yields.py",
         "src/lightning_project/data/crop_yields.csv",
-        "src/lightning_project/data/synthetic.py",
+        "src/lightning_project/data/teacher.py",
         "src/lightning_project/tasks/classification.py",
         "src/lightning_project/tasks/regression.py",
         "sweep.py",

@@ -1,7 +1,11 @@
 """The same experiment on accelerators; these run where the hardware is and are skipped elsewhere."""
 
+import math
+
 import pytest
 import torch
+
+from {{ cookiecutter.package_name }}.history import read_rows
 
 SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=5", "--trainer.limit_val_batches=2"]
 
@@ -17,10 +21,21 @@ def test_fit_on_one_cuda_gpu(train, run_folder, precision: str):
     train(
         "fit", "--trainer.accelerator=gpu", "--trainer.devices=1", f"--trainer.precision={precision}", *SHORT
     )
-    assert (run_folder() / "checkpoints" / "last.ckpt").is_file()
+    trained_as_asked(run_folder(), precision)
 
 
 @mps
 def test_fit_on_apple_mps(train, run_folder):
     train("fit", "--trainer.accelerator=mps", "--trainer.devices=1", *SHORT)
-    assert (run_folder() / "checkpoints" / "last.ckpt").is_file()
+    trained_as_asked(run_folder(), "32-true")
+
+
+def trained_as_asked(run, precision: str) -> None:
+    """The run took its 5 steps, its losses are numbers, and under 16-bit mixed precision the
+    checkpoint holds the gradient scaler's state (Lightning saves it only when it scaled)."""
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert checkpoint["global_step"] == 5
+    (epoch,) = read_rows(run / "metrics.csv")
+    assert math.isfinite(epoch["train/loss"]) and math.isfinite(epoch["val/loss"])
+    if precision == "16-mixed":
+        assert checkpoint["MixedPrecision"]["scale"] > 0

@@ -243,6 +243,17 @@ def test_missing_mnist_offline_is_one_clear_error(train, workdir: Path, capsys):
     assert "Traceback" not in err
 
 
-def test_data_workers_serve_the_same_training(train, run_folder):
-    train("fit", *SHORT, "--data.num_workers=2", "--trainer.logger=false")
-    assert (run_folder() / "checkpoints" / "last.ckpt").is_file()
+@pytest.mark.slow  # starts DataLoader worker processes
+def test_data_workers_serve_the_same_training(train, workdir: Path):
+    """Batches cut in two worker processes are the batches of the main process, in the same
+    order: the trained weights are the same, bit for bit."""
+    weights = {}
+    for workers in (0, 2):
+        train(
+            "fit", *SHORT, f"--data.num_workers={workers}", f"--run_name=w{workers}", "--trainer.logger=false"
+        )
+        last = workdir / "runs" / "digits_cnn" / f"w{workers}" / "checkpoints" / "last.ckpt"
+        weights[workers] = torch.load(last, map_location="cpu", weights_only=True)["state_dict"]
+    assert weights[0].keys() == weights[2].keys()
+    for name, tensor in weights[0].items():
+        assert torch.equal(tensor, weights[2][name]), name

@@ -9,7 +9,7 @@ from .base import DataError
 from .crop_yields import CropYieldsDataModule
 from .digits import DigitsDataModule
 from .mnist import FashionMNISTDataModule, MNISTDataModule
-from .synthetic import TeacherDataModule
+from .teacher import TeacherDataModule
 
 __all__ = [
     "CropYieldsDataModule",
