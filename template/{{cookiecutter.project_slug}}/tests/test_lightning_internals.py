@@ -9,8 +9,8 @@ from lightning.pytorch import Trainer
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import WandbLogger
 
+from {{ cookiecutter.package_name }} import lightning_internals
 from {{ cookiecutter.package_name }}.callbacks import Checkpoint
-from {{ cookiecutter.package_name }}.lightning_internals import leave_out_wandb_anonymous, wandb_started
 
 CHANGED = f"Lightning {lightning.__version__} changed it: see lightning_internals.py"
 
@@ -42,7 +42,7 @@ def test_the_cli_members_are_there():
 
 def test_the_wandb_logger_members_are_there(tmp_path, monkeypatch: pytest.MonkeyPatch):
     logger = WandbLogger(save_dir=str(tmp_path), offline=True)
-    assert not wandb_started(logger)  # and reading it did not start a run
+    assert not lightning_internals.wandb_started(logger)  # and reading it did not start a run
     assert logger._wandb_init.get("anonymous", "missing") is None, f"WandbLogger._wandb_init: {CHANGED}"
-    leave_out_wandb_anonymous(logger)
+    lightning_internals.leave_out_wandb_anonymous(logger)
     assert "anonymous" not in logger._wandb_init
