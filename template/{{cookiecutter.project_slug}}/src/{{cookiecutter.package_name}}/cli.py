@@ -199,7 +199,7 @@ class CLI(LightningCLI):
             check_fits(self.model, self.checkpoint, self.ckpt_path)
         if isinstance(self.model, Task):
             try:
-                self.model.configure_optimizers()
+                self.model.optimizer(self.model.parameters())  # built again by Lightning, when fit starts
             except ValueError as error:
                 raise OptionError(f"--model.optimizer: {error}") from None
         config = self.config_init[self.subcommand] if self.subcommand else self.config_init

@@ -66,12 +66,19 @@ def check_name(option: str, value: str) -> str:
 
 
 def is_experiment_config(path: str | Path) -> bool:
-    """Whether a config file sets the model or the data: an experiment, not a preset of settings."""
+    """Whether a config file chooses the model or the data (a class): an experiment, not a recipe
+    or preset that only changes settings of the one stacked before it."""
     try:
         content = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError):
         return False
-    return isinstance(content, dict) and ("model" in content or "data" in content)
+    if not isinstance(content, dict):
+        return False
+    return any(
+        isinstance(content.get(key), str)
+        or (isinstance(content.get(key), dict) and "class_path" in content[key])
+        for key in ("model", "data")
+    )
 
 
 def experiment_name(config_files: list[str]) -> str:

@@ -4,8 +4,8 @@
 loss, predictions and data requirements are.
 """
 
-from .base import IncompatibleDataError, Task
+from .base import IncompatibleDataError, Schedule, Task
 from .classification import ClassificationTask
 from .regression import RegressionTask
 
-__all__ = ["ClassificationTask", "IncompatibleDataError", "RegressionTask", "Task"]
+__all__ = ["ClassificationTask", "IncompatibleDataError", "RegressionTask", "Schedule", "Task"]

@@ -1,17 +1,59 @@
 """The training logic every task shares, written once."""
 
+from dataclasses import dataclass
+from typing import Any, Literal
+
 import torch
-from lightning.pytorch import LightningDataModule, LightningModule
-from lightning.pytorch.cli import OptimizerCallable
+from lightning.pytorch import LightningDataModule, LightningModule, Trainer
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 from torchmetrics import MetricCollection
 
-from ..errors import UserError
+from ..errors import OptionError, UserError
 from ..lightning_internals import logs_this_step
 
 
 class IncompatibleDataError(UserError):
     """A task and its network cannot train on the chosen data."""
+
+
+@dataclass
+class Schedule:
+    """A learning-rate schedule, as the configs write it:
+
+        schedule:
+          scheduler:
+            class_path: torch.optim.lr_scheduler.CosineAnnealingLR
+            init_args: {T_max: 15}
+          interval: epoch        # or step: the scheduler steps after every optimizer step
+          monitor: val/loss      # what ReduceLROnPlateau watches (other schedulers ignore it)
+
+    Lightning steps the scheduler and keeps its state in checkpoints, so a resumed run
+    continues the schedule where it stopped. `OneCycleLR` without `total_steps` (or `epochs`)
+    gets the run's number of optimizer steps.
+    """
+
+    scheduler: LRSchedulerCallable
+    interval: Literal["epoch", "step"] = "epoch"
+    monitor: str = "val/loss"
+
+    def build(self, optimizer: torch.optim.Optimizer, trainer: Trainer, logged: set[str]) -> dict[str, Any]:
+        """The scheduler and its settings, as Lightning's `configure_optimizers` returns them;
+        `logged` are the metrics a plateau scheduler may watch."""
+        given = getattr(self.scheduler, "keywords", {})  # jsonargparse builds it as a partial
+        if given.get("total_steps", 0) is None and given.get("epochs") is None:  # OneCycleLR
+            scheduler = self.scheduler(optimizer, total_steps=trainer.estimated_stepping_batches)
+        else:
+            scheduler = self.scheduler(optimizer)
+        settings = {"scheduler": scheduler, "interval": self.interval}
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            if self.monitor not in logged:
+                raise OptionError(
+                    f"--model.schedule.monitor {self.monitor}: the task never logs it; "
+                    f"ReduceLROnPlateau can watch {', '.join(sorted(logged))}."
+                )
+            settings["monitor"] = self.monitor
+        return settings
 
 
 class Task(LightningModule):
@@ -28,10 +70,18 @@ class Task(LightningModule):
         compile: compile the network's forward with `torch.compile` when training starts:
             faster steps after a one-off compilation (seconds to minutes); the weights and
             checkpoints stay the same as without it.
+        schedule: the learning-rate schedule, if any: how the scheduler is built from the
+            optimizer (e.g. `torch.optim.lr_scheduler.CosineAnnealingLR`), when it steps and
+            what `ReduceLROnPlateau` watches (see `Schedule`).
     """
 
     def __init__(
-        self, net: nn.Module, optimizer: OptimizerCallable, metrics: MetricCollection, compile: bool = False
+        self,
+        net: nn.Module,
+        optimizer: OptimizerCallable,
+        metrics: MetricCollection,
+        compile: bool = False,
+        schedule: Schedule | None = None,
     ) -> None:
         super().__init__()
         # Through the CLI, `net` and `optimizer` are saved as their config (class_path and
@@ -39,6 +89,7 @@ class Task(LightningModule):
         self.save_hyperparameters(ignore=["metrics"])
         self.net = net
         self.optimizer = optimizer
+        self.schedule = schedule
         self.compile_net = compile
         # One metric object per stage, so training batches never leak into validation scores.
         self.train_metrics = metrics.clone(prefix="train/")
@@ -108,11 +159,29 @@ class Task(LightningModule):
         self._log_metrics("test")
 
     def on_train_epoch_start(self) -> None:
-        # Charted beside the loss; it changes once a learning-rate scheduler is added.
-        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=False, on_epoch=True)
+        # Charted beside the loss, at the cadence it changes: per epoch, or per logged step
+        # under a step-wise schedule (in `on_train_batch_start`).
+        if not self.steps_learning_rate:
+            self.log("train/lr", self.learning_rate, on_step=False, on_epoch=True)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return self.optimizer(self.parameters())
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        if self.steps_learning_rate and logs_this_step(self.trainer):
+            self.log("train/lr", self.learning_rate, on_step=True, on_epoch=False)
+
+    @property
+    def learning_rate(self) -> float:
+        return self.trainer.optimizers[0].param_groups[0]["lr"]
+
+    @property
+    def steps_learning_rate(self) -> bool:
+        return self.schedule is not None and self.schedule.interval == "step"
+
+    def configure_optimizers(self) -> torch.optim.Optimizer | dict:
+        optimizer = self.optimizer(self.parameters())
+        if self.schedule is None:
+            return optimizer
+        logged = {"val/loss", *self.val_metrics.keys()}
+        return {"optimizer": optimizer, "lr_scheduler": self.schedule.build(optimizer, self.trainer, logged)}
 
     def _try_forward(self, datamodule: LightningDataModule) -> torch.Size:
         """Output shape of the network on a batch of two inputs shaped like the data's.

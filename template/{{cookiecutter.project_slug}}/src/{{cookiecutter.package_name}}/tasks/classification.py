@@ -8,7 +8,7 @@ from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
-from .base import IncompatibleDataError, Task
+from .base import IncompatibleDataError, Schedule, Task
 
 
 class ClassificationTask(Task):
@@ -24,10 +24,11 @@ class ClassificationTask(Task):
         net: nn.Module,
         num_classes: int = 10,
         optimizer: OptimizerCallable = torch.optim.Adam,
+        schedule: Schedule | None = None,
         compile: bool = False,
     ):
         metrics = MetricCollection({"acc": MulticlassAccuracy(num_classes=num_classes)})
-        super().__init__(net, optimizer, metrics, compile)
+        super().__init__(net, optimizer, metrics, compile, schedule)
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(outputs, targets)

@@ -9,7 +9,7 @@ from lightning.pytorch.cli import OptimizerCallable
 from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
 
-from .base import IncompatibleDataError, Task
+from .base import IncompatibleDataError, Schedule, Task
 
 
 class RegressionTask(Task):
@@ -28,10 +28,11 @@ class RegressionTask(Task):
         net: nn.Module,
         loss_reduction: Literal["mean", "sum"] = "mean",
         optimizer: OptimizerCallable = torch.optim.Adam,
+        schedule: Schedule | None = None,
         compile: bool = False,
     ):
         metrics = MetricCollection({"mse": MeanSquaredError(), "mae": MeanAbsoluteError()})
-        super().__init__(net, optimizer, metrics, compile)
+        super().__init__(net, optimizer, metrics, compile, schedule)
         self.loss_reduction = loss_reduction
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
