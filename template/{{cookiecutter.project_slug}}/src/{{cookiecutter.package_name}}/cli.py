@@ -23,7 +23,7 @@ from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCL
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
 
-from .callbacks import Checkpoint, LearningCurves
+from .callbacks import Checkpoint, EarlyStopping, LearningCurves
 from .checkpoints import check_fits, read_checkpoint
 from .console import leave_out_upstream_notices
 from .errors import CheckpointError, OptionError, UserError, one_line
@@ -97,6 +97,9 @@ class CLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(Checkpoint, "checkpoint")
+        # Off unless a config sets it (configs/recipes/early_stopping.yaml); apart from
+        # trainer.callbacks so that it stacks on any experiment without replacing their list.
+        parser.add_subclass_arguments(EarlyStopping, "early_stopping", required=False)
         parser.add_argument(
             "--experiment",
             type=str | None,
@@ -207,7 +210,11 @@ class CLI(LightningCLI):
         for logger in loggers if isinstance(loggers, list) else [loggers]:
             if isinstance(logger, WandbLogger):
                 leave_out_wandb_anonymous(logger)
-        return super().instantiate_trainer(**kwargs)
+        trainer = super().instantiate_trainer(**kwargs)
+        if config.get("early_stopping") is not None:  # before the checkpoint, which saves its state
+            first_checkpoint = next(i for i, c in enumerate(trainer.callbacks) if isinstance(c, Checkpoint))
+            trainer.callbacks.insert(first_checkpoint, config.early_stopping)
+        return trainer
 
     @property
     def ckpt_path(self) -> str | None:
@@ -219,7 +226,9 @@ class CLI(LightningCLI):
             {"Best checkpoint": checkpoint.best_model_path, "Last checkpoint": checkpoint.last_model_path}
         )
         if self.trainer.is_global_zero and checkpoint.best_model_score is not None:
-            print(best_result(self.trainer))
+            stops = [c.stopped for c in self.trainer.callbacks if isinstance(c, EarlyStopping) and c.stopped]
+            for line in [*stops, best_result(self.trainer)]:
+                print(line)
 
     def report_run(self, files: dict[str, str] | None = None) -> None:
         """End every subcommand by saying where its files went: run folder, checkpoints, config,

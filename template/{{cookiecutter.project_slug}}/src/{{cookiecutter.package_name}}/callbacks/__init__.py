@@ -5,6 +5,7 @@ listed under `trainer.callbacks`.
 """
 
 from .checkpoint import Checkpoint
+from .early_stopping import EarlyStopping
 from .finite_loss import NonFiniteLossError, StopOnNonFiniteLoss
 from .learning_curves import LearningCurves
 from .network_summary import NetworkSummary
@@ -14,6 +15,7 @@ from .wandb_media import ClassifierMedia, WatchGradients
 __all__ = [
     "Checkpoint",
     "ClassifierMedia",
+    "EarlyStopping",
     "LearningCurves",
     "NetworkSummary",
     "NonFiniteLossError",
