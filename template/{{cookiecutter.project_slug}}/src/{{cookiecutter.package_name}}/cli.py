@@ -210,11 +210,26 @@ class CLI(LightningCLI):
         for logger in loggers if isinstance(loggers, list) else [loggers]:
             if isinstance(logger, WandbLogger):
                 leave_out_wandb_anonymous(logger)
+        self.check_overfit_batches(config.trainer.overfit_batches)
         trainer = super().instantiate_trainer(**kwargs)
         if config.get("early_stopping") is not None:  # before the checkpoint, which saves its state
             first_checkpoint = next(i for i, c in enumerate(trainer.callbacks) if isinstance(c, Checkpoint))
             trainer.callbacks.insert(first_checkpoint, config.early_stopping)
         return trainer
+
+    def check_overfit_batches(self, overfit: int | float) -> None:
+        """`overfit_batches` must not ask for more batches than the data has (Lightning would
+        quietly take them all)."""
+        if not isinstance(overfit, int) or overfit <= 0 or not self.datamodule:
+            return
+        self.datamodule.setup("fit")
+        available = len(self.datamodule.train_dataloader())
+        if overfit > available:
+            data = type(self.datamodule).__name__
+            raise OptionError(
+                f"--trainer.overfit_batches {overfit}: {data} has {available} training batch(es) of "
+                f"{self.datamodule.batch_size}; ask for at most {available}, or a smaller --data.batch_size."
+            )
 
     @property
     def ckpt_path(self) -> str | None:
@@ -227,7 +242,7 @@ class CLI(LightningCLI):
         )
         if self.trainer.is_global_zero and checkpoint.best_model_score is not None:
             stops = [c.stopped for c in self.trainer.callbacks if isinstance(c, EarlyStopping) and c.stopped]
-            for line in [*stops, best_result(self.trainer)]:
+            for line in [*profile_summary(self.trainer), *stops, best_result(self.trainer)]:
                 print(line)
 
     def report_run(self, files: dict[str, str] | None = None) -> None:
@@ -260,6 +275,22 @@ class CLI(LightningCLI):
         self.report_run({"Test metrics": path})
 
     after_validate = after_predict = report_run
+
+
+def profile_summary(trainer: Trainer, rows: int = 6) -> list[str]:
+    """Where the profiler's report went, and its slowest lines (configs/debug/profile.yaml)."""
+    name = getattr(trainer.profiler, "filename", None)
+    reports = (
+        sorted(Path(trainer.log_dir or trainer.default_root_dir).glob(f"fit-{name}*.txt")) if name else []
+    )
+    if not reports:
+        return []
+    table = []
+    for line in reports[-1].read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == 5 and cells[0] not in ("Action", "Total"):
+            table.append(f"  {cells[3]:>9} s {cells[4]:>7} %  {cells[0]}")
+    return [f"Profile: {shown(reports[-1])}; the slowest steps (total time, share):", *table[:rows]]
 
 
 def best_result(trainer: Trainer) -> str:

@@ -21,6 +21,12 @@ def leave_out_upstream_notices() -> None:
     rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")  # Lightning's rank_zero_info
     if not any(isinstance(f, _DropLightningTips) for f in rank_zero.filters):
         rank_zero.addFilter(_DropLightningTips())
+    # configs/debug/overfit.yaml asks for it; Lightning turns shuffling off by itself.
+    warnings.filterwarnings(
+        "ignore",
+        "You requested to overfit but enabled train dataloader shuffling",
+        module=r"lightning\.pytorch",
+    )
     # Lightning's own code calls an API that PyTorch deprecated; nothing in this project does.
     warnings.filterwarnings(
         "ignore",
