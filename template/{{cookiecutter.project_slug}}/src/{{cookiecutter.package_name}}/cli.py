@@ -18,7 +18,7 @@ from typing import NoReturn
 
 import yaml
 from jsonargparse import Namespace
-from lightning.pytorch import Callback, Trainer
+from lightning.pytorch import Callback
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
@@ -47,6 +47,7 @@ from .tracking import (
     resolve_wandb_mode,
     wandb_run_location,
 )
+from .trainer import Trainer
 
 # Sizes the data determines. Where the task or its network has a constructor argument of one
 # of these names, the command line sets it from the datamodule's attribute of the same name.
@@ -94,6 +95,11 @@ class CLI(LightningCLI):
                 os.environ.pop(RUN_FOLDER_VARIABLE, None)
                 if variable is not None:
                     os.environ[RUN_FOLDER_VARIABLE] = variable
+
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        # `lr_find`: the Trainer's learning-rate finder (trainer.py), on the config's model and data.
+        return {**LightningCLI.subcommands(), "lr_find": {"model", "datamodule"}}
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(Checkpoint, "checkpoint")
@@ -274,6 +280,21 @@ class CLI(LightningCLI):
             )
         self.report_run({"Test metrics": path})
 
+    def after_lr_find(self) -> None:
+        """The suggested rate, the line that uses it, and the finder's plot in the run's folder."""
+        finder = self.trainer.lr_finder
+        suggestion = finder.suggestion() if finder else None
+        plot = Path(self.trainer.default_root_dir, "lr_find.png")
+        if finder is not None and self.trainer.is_global_zero:
+            finder.plot(suggest=suggestion is not None).savefig(plot, dpi=100)
+        self.report_run({"Learning-rate plot": plot if plot.exists() else None})
+        if suggestion is None:
+            print("The finder found no rate where the loss falls: widen --min_lr and --max_lr.")
+        else:
+            print(
+                f"Suggested learning rate: {suggestion:.3g}; train with --model.optimizer.lr={suggestion:.3g}"
+            )
+
     after_validate = after_predict = report_run
 
 
@@ -366,12 +387,13 @@ def main(
     parser_kwargs = {"default_config_files": [str(path) for path in defaults]}
     # With subcommands, each subcommand's parser reads the default config files.
     if run:
-        parser_kwargs = {sub: parser_kwargs for sub in ("fit", "validate", "test", "predict")}
+        parser_kwargs = {sub: parser_kwargs for sub in CLI.subcommands()}
     try:
         with warnings.catch_warnings():
             # Sweeps and tests call main(args) from a process that has its own argv, by design.
             warnings.filterwarnings("ignore", "LightningCLI's args parameter is intended", UserWarning)
             cli = CLI(
+                trainer_class=Trainer,
                 parser_class=Parser,
                 save_config_callback=SaveRunConfig,
                 save_config_kwargs={"save_to_log_dir": False},

@@ -1,0 +1,49 @@
+"""The Trainer the command line builds: Lightning's, with one more command, `lr_find`."""
+
+from typing import Literal
+
+import lightning.pytorch as pl
+from lightning.pytorch.tuner import Tuner
+from lightning.pytorch.tuner.lr_finder import _LRFinder
+
+
+class Trainer(pl.Trainer):
+    """Lightning's `Trainer`; `python train.py lr_find` calls `lr_find` (LightningCLI runs each
+    subcommand as the Trainer method of that name, and reads its options from its signature)."""
+
+    lr_finder: _LRFinder | None = None  # the last search, for its plot
+
+    def lr_find(
+        self,
+        model: pl.LightningModule,
+        datamodule: pl.LightningDataModule | None = None,
+        min_lr: float = 1e-6,
+        max_lr: float = 1.0,
+        num_training: int = 100,
+        mode: Literal["exponential", "linear"] = "exponential",
+    ) -> float | None:
+        """Search for a learning rate with Lightning's finder: `num_training` training steps with
+        the rate rising from `min_lr` to `max_lr`; the suggestion is where the loss falls fastest.
+
+        The finder sets the rate of the optimizer the config builds itself (and puts back the
+        weights it had), so it works with any optimizer of the YAML and suggests the rate it
+        measured; nothing is written into the model or the config.
+
+        Args:
+            model: the task to train (from the config).
+            datamodule: its data (from the config).
+            min_lr: the rate the search starts from.
+            max_lr: the rate it stops at (or earlier, once the loss diverges).
+            num_training: training steps of the search.
+            mode: how the rate rises between them: exponential or linear.
+        """
+        self.lr_finder = Tuner(self).lr_find(
+            model,
+            datamodule=datamodule,
+            min_lr=min_lr,
+            max_lr=max_lr,
+            num_training=num_training,
+            mode=mode,
+            update_attr=False,  # the rate is given back to the user, not set behind their back
+        )
+        return self.lr_finder.suggestion() if self.lr_finder else None
