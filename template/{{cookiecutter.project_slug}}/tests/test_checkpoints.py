@@ -36,14 +36,23 @@ def load(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+# A step-wise cosine schedule: the resumed run must go on from the step it stopped at.
+COSINE = [
+    "--model.schedule.scheduler=torch.optim.lr_scheduler.CosineAnnealingLR",
+    "--model.schedule.scheduler.T_max=8",
+    "--model.schedule.interval=step",
+]
+
+
 @pytest.mark.slow  # several fits: run by `pytest -m slow` and CI
-def test_two_epochs_equal_one_epoch_and_a_resume(train):
-    net = f"--model.net={__name__}.DropoutNet"
-    train("fit", net, *SHORT, "--trainer.max_epochs=2", "--trainer.default_root_dir=runs/straight")
-    train("fit", net, *SHORT, "--trainer.max_epochs=1", "--trainer.default_root_dir=runs/resumed")
+@pytest.mark.parametrize("schedule", [[], COSINE], ids=["constant rate", "cosine schedule"])
+def test_two_epochs_equal_one_epoch_and_a_resume(train, schedule: list[str]):
+    net = [f"--model.net={__name__}.DropoutNet", *schedule]
+    train("fit", *net, *SHORT, "--trainer.max_epochs=2", "--trainer.default_root_dir=runs/straight")
+    train("fit", *net, *SHORT, "--trainer.max_epochs=1", "--trainer.default_root_dir=runs/resumed")
     train(
         "fit",
-        net,
+        *net,
         *SHORT,
         "--trainer.max_epochs=2",
         "--trainer.default_root_dir=runs/resumed",
@@ -62,6 +71,29 @@ def test_two_epochs_equal_one_epoch_and_a_resume(train):
             assert torch.equal(value, resumed["optimizer_states"][0]["state"][param][key]), key
     # The learning curves of the resumed run cover both epochs.
     assert [row["epoch"] for row in resumed["callbacks"]["LearningCurves"]["history"]] == [1, 2]
+    # The schedule, if any, is where an unbroken run's is: same step, same rate.
+    assert straight["lr_schedulers"] == resumed["lr_schedulers"]
+    rates = [s["optimizer_states"][0]["param_groups"][0]["lr"] for s in (straight, resumed)]
+    assert rates[0] == rates[1] and (rates[0] < 0.003) == bool(schedule)
+
+
+@pytest.mark.slow  # several fits
+def test_early_stopping_counts_on_across_a_resume(train):
+    """A run stopped after 2 epochs and resumed stops early where an unbroken run does."""
+    stop = ["--config", str(PROJECT / "configs" / "digits_cnn.yaml")]
+    stop += ["--config", str(PROJECT / "configs" / "recipes" / "early_stopping.yaml")]
+    stalled = [*stop, *SHORT, "--model.optimizer.lr=1e-9", "--trainer.max_epochs=10"]
+    train("fit", *stalled, "--run_name=straight")
+    train("fit", *stalled[:-1], "--trainer.max_epochs=2", "--run_name=resumed")
+    train("fit", *stalled, "--run_name=resumed", "--ckpt_path=last")
+    straight, resumed = (
+        load(Path("runs/digits_cnn", name, "checkpoints", "last.ckpt")) for name in ("straight", "resumed")
+    )
+    assert straight["epoch"] == resumed["epoch"] == 3  # stopped after the 4th epoch, as counted
+    (state,) = [value for key, value in straight["callbacks"].items() if key.startswith("EarlyStopping")]
+    assert state == next(
+        value for key, value in resumed["callbacks"].items() if key.startswith("EarlyStopping")
+    )
 
 
 def test_last_checkpoint_follows_training_when_the_metric_stops_improving(train, run_folder):
