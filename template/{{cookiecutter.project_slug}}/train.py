@@ -8,6 +8,8 @@
                                                            predictions to the run's folder, as CSV
     python train.py fit --trainer.max_epochs=3 --model.optimizer.lr=1e-3
                                                            override any setting of the configs
+    python train.py lr_find --config configs/<experiment>.yaml
+                                                           a learning rate to start from, measured
     python train.py fit --print_config                     the resolved config, without training
     python train.py fit --help                             every option
 

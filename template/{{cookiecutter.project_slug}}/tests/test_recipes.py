@@ -107,7 +107,7 @@ def test_early_stopping_on_a_metric_the_task_never_logs_is_one_line(train, capsy
 
 def test_a_debug_run_never_becomes_an_experiments_last_checkpoint(train, workdir: Path, run_folder, capsys):
     train("fit", *preset("fast"))
-    assert run_folder("debug")  # one run, in runs/debug/
+    assert run_folder("digits_cnn-debug")  # one run, in runs/digits_cnn-debug/
     assert not (workdir / "runs" / "digits_cnn").exists()
     capsys.readouterr()
     with pytest.raises(SystemExit):
@@ -120,7 +120,7 @@ def test_a_debug_run_never_becomes_an_experiments_last_checkpoint(train, workdir
 @pytest.mark.slow  # a few epochs: run by `pytest -m slow` and CI
 def test_the_limit_preset_runs_a_few_batches_a_few_epochs(train, run_folder):
     train("fit", *preset("limit"))
-    run = run_folder("debug")
+    run = run_folder("digits_cnn-debug")
     assert [row["epoch"] for row in read_rows(run / "metrics.csv")] == [1, 2, 3]
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 30
 
@@ -157,7 +157,7 @@ def test_the_profile_preset_writes_its_report_and_prints_the_slowest_steps(train
     capsys.readouterr()
     train("fit", *preset("profile"), "--trainer.limit_train_batches=5", "--trainer.limit_val_batches=2")
     out = capsys.readouterr().out
-    report = run_folder("debug") / "fit-profile.txt"
+    report = run_folder("digits_cnn-debug") / "fit-profile.txt"
     assert "FIT Profiler Report" in report.read_text()
     assert f"Profile: {report.relative_to(Path.cwd())}; the slowest steps (total time, share):" in out
     assert " %  run_training_epoch" in out
@@ -166,7 +166,7 @@ def test_the_profile_preset_writes_its_report_and_prints_the_slowest_steps(train
 @pytest.mark.slow  # 40 epochs
 def test_the_overfit_preset_drives_the_training_loss_near_zero(train, run_folder):
     train("fit", *preset("overfit"), "--trainer.enable_progress_bar=false")
-    epochs = read_rows(run_folder("debug") / "metrics.csv")
+    epochs = read_rows(run_folder("digits_cnn-debug") / "metrics.csv")
     assert epochs[-1]["train/loss"] < 0.05
 
 

@@ -124,10 +124,15 @@ class CLI(LightningCLI):
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
         config = self.config[subcommand] if subcommand else self.config
-        if not config.experiment:
+        if (
+            not config.experiment or "{experiment}" in config.experiment
+        ):  # the debug presets' "{experiment}-debug"
             defaults = config.get("__default_config__") or []  # one path, or a list of several
             files = [*(defaults if isinstance(defaults, list) else [defaults]), *(config.get("config") or [])]
-            config.experiment = experiment_name([str(path) for path in files])
+            named = experiment_name([str(path) for path in files])
+            config.experiment = (
+                config.experiment.replace("{experiment}", named) if config.experiment else named
+            )
         ckpt_path = config.get("ckpt_path")
         self.run = RunFolder.locate(
             subcommand, config.experiment, config.run_name, config.trainer.default_root_dir, bool(ckpt_path)
@@ -157,7 +162,8 @@ class CLI(LightningCLI):
         for where in ("run_name", "ckpt_path"):  # a rerun is a new run, from the start
             if where in to_save:
                 to_save[where] = None
-        self.save_config_kwargs = {**self.save_config_kwargs, "text": dump_config_once(self, to_save)}
+        text = dump_config_once(self, to_save)
+        self.save_config_kwargs = {**self.save_config_kwargs, "text": text, "subcommand": self.subcommand}
         folder = self.run.settle(config.get("ckpt_path"))
         if self.checkpoint is not None and config.ckpt_path.startswith(str(folder)):
             # Resuming in the run's own folder: Lightning's warning that it is not empty is expected.
@@ -289,7 +295,7 @@ class CLI(LightningCLI):
             finder.plot(suggest=suggestion is not None).savefig(plot, dpi=100)
         self.report_run({"Learning-rate plot": plot if plot.exists() else None})
         if suggestion is None:
-            print("The finder found no rate where the loss falls: widen --min_lr and --max_lr.")
+            print("The finder found no rate to suggest: give more --num_training steps, or a lower --max_lr.")
         else:
             print(
                 f"Suggested learning rate: {suggestion:.3g}; train with --model.optimizer.lr={suggestion:.3g}"

@@ -151,12 +151,20 @@ class SaveRunConfig(SaveConfigCallback):
 
     path: Path | None = None
 
-    def __init__(self, parser: LightningArgumentParser, config: Namespace, text: str = "", **kwargs) -> None:
+    def __init__(
+        self,
+        parser: LightningArgumentParser,
+        config: Namespace,
+        text: str = "",
+        subcommand: str | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(parser, config, **kwargs)
         self.text = text
+        self.subcommand = subcommand  # lr_find runs a fit: its config is named after lr_find
 
     def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        stage = TrainerFn(stage).value
+        stage = self.subcommand or TrainerFn(stage).value
         folder = Path(trainer.default_root_dir)
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{stage}.yaml"
         self.path = path = unused_path(folder / "configs", name)

@@ -28,19 +28,21 @@ class EarlyStopping(LightningEarlyStopping):
         monitor, mode = self._given
         checkpoint = trainer.checkpoint_callback
         self.monitor = monitor or checkpoint.monitor
-        self.mode = mode or (checkpoint.mode if not monitor else "min")
-        self.min_delta = abs(self.min_delta) * (1 if self.monitor_op == torch.gt else -1)
-        self.best_score = torch.tensor(torch.inf if self.monitor_op == torch.lt else -torch.inf)
-        logged = {"val/loss", *getattr(pl_module, "val_metrics", {}).keys()}
-        if stage == "fit" and self.monitor not in logged:
+        metrics = dict(getattr(pl_module, "val_metrics", {}).items())  # e.g. {"val/acc": MulticlassAccuracy}
+        if stage == "fit" and self.monitor not in {"val/loss", *metrics}:
             raise OptionError(
                 f"--early_stopping.monitor {self.monitor}: the task never logs it; it logs "
-                f"{', '.join(sorted(logged))}."
+                f"{', '.join(sorted({'val/loss', *metrics}))}."
             )
+        # A metric of the task's own knows whether higher is better (torchmetrics says so).
+        better = "max" if getattr(metrics.get(self.monitor), "higher_is_better", False) else "min"
+        self.mode = mode or (better if monitor else checkpoint.mode)
+        self.min_delta = abs(self.min_delta) * (1 if self.monitor_op == torch.gt else -1)
+        self.best_score = torch.tensor(torch.inf if self.monitor_op == torch.lt else -torch.inf)
 
     @property
     def stopped(self) -> str | None:
         """Why this callback stopped the run, if it did."""
-        if not self.stopped_epoch:
+        if not self.stopping_reason_message:  # set only when it stops the run
             return None
         return f"Stopped early after epoch {self.stopped_epoch + 1}: {self.stopping_reason_message}"
