@@ -48,12 +48,20 @@ def test_cosine_lowers_the_rate_at_every_step(train, run_folder):
 
 
 @pytest.mark.slow  # a few epochs: run by `pytest -m slow` and CI
-def test_one_cycle_rises_then_falls_over_the_runs_steps(train, run_folder):
+def test_one_cycle_rises_then_falls_over_the_runs_steps(train, run_folder, capsys):
     train("fit", *recipe("one_cycle"), *QUICK, "--trainer.max_epochs=3", *CSV_EVERY_STEP)
     rates = logged_rates(run_folder())
     peak = rates.index(max(rates))
     assert 0 < peak < len(rates) - 1 and max(rates) == pytest.approx(0.01, rel=0.05)
     assert rates[-1] < rates[0]  # total_steps was counted: the cycle ends with the run
+    with pytest.raises(SystemExit) as exit_info:  # a longer resume would step past the cycle
+        train("fit", "--ckpt_path=last", *recipe("one_cycle"), *QUICK, "--trainer.max_epochs=5")
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "Traceback" not in err
+    assert (
+        "error: this run's one-cycle schedule was built for 12 optimizer steps and the trainer now asks for 20"
+        in err
+    )
 
 
 @pytest.mark.slow  # a few epochs: run by `pytest -m slow` and CI

@@ -158,6 +158,19 @@ class Task(LightningModule):
     def on_test_epoch_end(self) -> None:
         self._log_metrics("test")
 
+    def on_train_start(self) -> None:
+        # After a resume the schedule is the checkpoint's, one-cycle's step count included: a
+        # cycle cannot be stretched to more steps than it was built for.
+        for config in self.trainer.lr_scheduler_configs:
+            planned = getattr(config.scheduler, "total_steps", None)  # OneCycleLR
+            if planned is not None and planned < self.trainer.estimated_stepping_batches:
+                raise OptionError(
+                    f"this run's one-cycle schedule was built for {planned} optimizer steps and the "
+                    f"trainer now asks for {self.trainer.estimated_stepping_batches}: a cycle cannot "
+                    "be stretched once started. Resume with the settings the run began with "
+                    "(max_epochs, limit_train_batches), or start a new run without --ckpt_path."
+                )
+
     def on_train_epoch_start(self) -> None:
         # Charted beside the loss, at the cadence it changes: per epoch, or per logged step
         # under a step-wise schedule (in `on_train_batch_start`).
