@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import yaml
 from wandb.sdk.launch.sweeps.utils import create_sweep_command, create_sweep_command_args
 
 from {{ cookiecutter.package_name }}.sweeps.spec import Sweep
+from {{ cookiecutter.package_name }}.sweeps.study import connect
 
 from .helpers.wandb_run import load_runs
 
@@ -252,6 +254,30 @@ def test_two_workers_on_one_study_run_the_grid_once_between_them(in_project: Pat
         (lr, batch) for lr in (0.001, 0.002, 0.003) for batch in (32, 64)
     )
     assert all(trial.user_attrs.get("not_needed") for trial in trials if trial.state.name != "COMPLETE")
+
+
+def test_workers_starting_together_on_a_new_database_all_open_it(tmp_path: Path):
+    """Each worker finds the new database empty and writes its schema; all but the first used to fail
+    on the other's rows (seen in CI as 'UNIQUE constraint failed: alembic_version.version_num')."""
+    for round_ in range(3):
+        url = f"sqlite:///{tmp_path}/race-{round_}.db"
+        start = threading.Barrier(4)
+        errors = []
+
+        def worker(url=url, start=start, errors=errors):
+            start.wait()
+            try:
+                connect(url)
+            except Exception as error:
+                errors.append(repr(error).splitlines()[0])
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert optuna.get_all_study_names(connect(url)) == []  # one sound, empty database
 
 
 @pytest.mark.slow  # several fits: run by `pytest -m slow` and CI

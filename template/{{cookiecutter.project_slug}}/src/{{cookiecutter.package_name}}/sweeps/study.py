@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import sqlalchemy
 import yaml
 from jsonargparse import ActionYesNo, ArgumentParser
 from lightning.pytorch import LightningModule, Trainer
@@ -128,21 +129,41 @@ def resolved_config(args: list[str], configs: tuple[Path, Path]) -> dict[str, An
     return yaml.safe_load(printed.getvalue())
 
 
-def open_study(sweep: Sweep, url: str, name: str, resume: bool, seed: int | None) -> optuna.Study:
-    sqlite = url.startswith("sqlite:///")
-    try:
-        # Optuna calls the heartbeat experimental; it is what its documentation uses against lost workers.
-        warnings.filterwarnings(
-            "ignore", "Argument ``heartbeat_interval``", optuna.exceptions.ExperimentalWarning
-        )
-        storage = RDBStorage(
+def connect(url: str, tries: int = 5) -> RDBStorage:
+    """Open (or create) the study database.
+
+    Workers started together on a new database all find it empty and all write its tables and
+    schema version; all but one fail on the other's rows ("UNIQUE constraint failed",
+    "table ... already exists"). A second try finds the schema written and opens it.
+    """
+    # Optuna calls the heartbeat experimental; it is what its documentation uses against lost workers.
+    warnings.filterwarnings(
+        "ignore", "Argument ``heartbeat_interval``", optuna.exceptions.ExperimentalWarning
+    )
+
+    def storage() -> RDBStorage:
+        return RDBStorage(
             url,
             # SQLite lets one writer in at a time: wait for the others instead of failing.
-            engine_kwargs={"connect_args": {"timeout": 60}} if sqlite else None,
+            engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite:///") else None,
             heartbeat_interval=HEARTBEAT_S,
             grace_period=GRACE_S,
             heartbeat_stale_trial_callback=RETRY,
         )
+
+    for attempt in range(1, tries):
+        try:
+            return storage()
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError) as error:
+            if not isinstance(error, sqlalchemy.exc.IntegrityError) and "already exists" not in str(error):
+                raise  # not the race: a database that cannot be opened
+            time.sleep(0.2 * attempt)
+    return storage()
+
+
+def open_study(sweep: Sweep, url: str, name: str, resume: bool, seed: int | None) -> optuna.Study:
+    try:
+        storage = connect(url)
         exists = name in optuna.get_all_study_names(storage)
     except Exception as error:  # SQLAlchemy and the database drivers raise many kinds
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]  # the driver's own words
