@@ -56,6 +56,16 @@ def test_batches_are_cut_whole_and_equal_sample_by_sample_reading():
         assert torch.equal(x, x_ref) and torch.equal(y, y_ref)
 
 
+def test_the_training_order_is_that_of_torchs_random_sampler_for_the_same_seed():
+    dm = DigitsDataModule(batch_size=64)
+    dm.setup("fit")
+    sampler = dm.train_dataloader().sampler
+    sampler.set_epoch(2)
+    reference = torch.utils.data.RandomSampler(dm.splits["train"], generator=torch.Generator())
+    reference.generator.manual_seed(sampler.seed + 2)
+    assert list(sampler) == list(reference)
+
+
 def test_sizes_are_known_before_any_data_is_loaded():
     digits = DigitsDataModule(image_size=8)
     assert (digits.input_shape, digits.num_classes, digits.in_channels, digits.in_features) == (

@@ -7,6 +7,7 @@ import lightning
 import pytest
 from lightning.pytorch import Trainer
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.demos.boring_classes import BoringModel
 from lightning.pytorch.loggers import WandbLogger
 
 from {{ cookiecutter.package_name }} import lightning_internals
@@ -46,3 +47,24 @@ def test_the_wandb_logger_members_are_there(tmp_path, monkeypatch: pytest.Monkey
     assert logger._wandb_init.get("anonymous", "missing") is None, f"WandbLogger._wandb_init: {CHANGED}"
     lightning_internals.leave_out_wandb_anonymous(logger)
     assert "anonymous" not in logger._wandb_init
+
+
+def test_unused_step_hooks_are_skipped_and_used_ones_run():
+    """Lightning still skips a hook that is not callable, and a callback's own hooks still run."""
+    source = inspect.getsource(lightning.pytorch.trainer.call._call_callback_hooks)
+    assert "if callable(fn):" in source, f"_call_callback_hooks: {CHANGED}"
+
+    class CountsBatches(lightning.pytorch.Callback):
+        batches = 0
+
+        def on_train_batch_end(self, *args) -> None:
+            self.batches += 1
+
+    counter = CountsBatches()
+    lightning_internals.skip_unused_step_hooks(counter)
+    assert counter.on_train_batch_start is None and counter.on_before_backward is None
+    trainer = Trainer(
+        max_steps=3, logger=False, callbacks=[counter], enable_checkpointing=False, enable_progress_bar=False
+    )
+    trainer.fit(BoringModel())
+    assert counter.batches == 3

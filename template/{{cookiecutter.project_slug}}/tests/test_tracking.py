@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }} import tracking
+from {{ cookiecutter.package_name }}.models import Net
 from {{ cookiecutter.package_name }}.tracking import resolve_wandb_mode
 
 from .helpers.wandb_run import (
@@ -129,8 +130,18 @@ def test_wandb_run_holds_config_metrics_learning_rate_and_media(
     }
     # The confusion matrix is a table of counts that W&B draws as its confusion-matrix chart.
     assert media == {"val/confusion_matrix_table": "table-file", "val/samples": "images/separated"}
-    # (A second model watched in one process is named graph_1net..., hence no exact name.)
-    assert any(key.startswith("gradients/") and key.endswith("net.conv1.weight") for key in logged)
+    # Gradient histograms at every step, named as wandb.watch names them, over every weight.
+    histograms = [
+        row["gradients/net.conv1.weight"] for row in run.history if "gradients/net.conv1.weight" in row
+    ]
+    assert len(histograms) == 3
+    parameters = dict(Net().named_parameters())
+    for histogram in histograms:
+        assert histogram["_type"] == "histogram" and len(histogram["bins"]) == len(histogram["values"]) + 1
+        assert sum(histogram["values"]) == parameters["conv1.weight"].numel()  # every value counted
+    assert {key for key in logged if key.startswith("gradients/")} == {
+        f"gradients/net.{name}" for name in parameters
+    }
 
 
 @pytest.mark.slow  # several fits: run by `pytest -m slow` and CI

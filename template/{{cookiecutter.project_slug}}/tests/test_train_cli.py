@@ -11,6 +11,7 @@ import torch
 import yaml
 from PIL import Image
 
+from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.data import DigitsDataModule
 
 SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=3", "--trainer.limit_val_batches=2"]
@@ -155,28 +156,41 @@ def test_fit_draws_its_learning_curves(train, run_folder):
 
 def test_training_loss_is_logged_every_log_every_n_steps(train, run_folders):
     """Logged only on the steps Lightning sends to the loggers (any other `self.log` is wasted
-    time), and the value is that step's loss: the same as in a run that logs every step."""
+    time), and the value is that step's loss: the same as in a run that logs every step. The
+    metrics, given their batches in groups of `log_every_n_steps`, are those of an update per
+    batch (7 training and 4 validation batches: groups of 3 leave one over)."""
 
-    def logged_losses(every: int) -> dict[int, str]:
+    def logged(every: int) -> tuple[dict[int, str], list[dict[str, str]]]:
         train(
             "fit",
             *SHORT,
             "--trainer.limit_train_batches=7",
+            "--trainer.limit_val_batches=4",
+            "--data.batch_size=16",
             f"--trainer.log_every_n_steps={every}",
             "--trainer.logger=CSVLogger",
             "--trainer.callbacks=[]",
         )
         (metrics,) = run_folders()[-1].glob("version_*/metrics.csv")
         with metrics.open() as file:
-            return {
-                int(row["step"]): row["train/loss"] for row in csv.DictReader(file) if row.get("train/loss")
-            }
+            rows = list(csv.DictReader(file))
+        losses = {int(row["step"]): row["train/loss"] for row in rows if row.get("train/loss")}
+        epoch_metrics = [
+            {key: value for key, value in row.items() if value and key.endswith(("/acc", "val/loss"))}
+            for row in rows
+            if row.get("train/acc") or row.get("val/acc")
+        ]
+        return losses, epoch_metrics
 
-    every_step = logged_losses(1)
+    every_step, every_step_metrics = logged(1)
     assert sorted(every_step) == list(range(7))
-    every_third = logged_losses(3)
+    assert {"train/acc", "val/acc", "val/loss"} <= {key for row in every_step_metrics for key in row}
+    every_third, every_third_metrics = logged(3)
     assert every_third == {step: every_step[step] for step in (2, 5)}  # steps 3 and 6, from 0
-    assert logged_losses(0) == {}  # Lightning's "no step logging", not a division by zero
+    assert every_third_metrics == every_step_metrics
+    never, never_metrics = logged(0)
+    assert never == {}  # Lightning's "no step logging", not a division by zero
+    assert never_metrics == every_step_metrics
 
 
 def test_csv_and_tensorboard_loggers_write_metrics_to_the_run_folder(train, workdir: Path, run_folders):
@@ -257,3 +271,39 @@ def test_data_workers_serve_the_same_training(train, workdir: Path):
     assert weights[0].keys() == weights[2].keys()
     for name, tensor in weights[0].items():
         assert torch.equal(tensor, weights[2][name]), name
+
+
+def test_the_trainer_spares_each_step_what_nobody_asked_for(monkeypatch, default_configs):
+    """Lightning's default progress bar becomes ours (updated at the eye's pace), no profiler asked
+    for costs nothing, and callbacks are not called for hooks they do not implement; a progress
+    bar switched off or a profiler asked for stay as the user set them."""
+    from lightning.pytorch.profilers import SimpleProfiler
+
+    from {{ cookiecutter.package_name }}.callbacks import ProgressBar
+    from {{ cookiecutter.package_name }}.trainer import NoProfiler
+
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    trainer = main(["--trainer.logger=false"], default_configs[:1], default_configs[1], run=False).trainer
+    assert isinstance(trainer.progress_bar_callback, ProgressBar)
+    assert type(trainer.profiler) is NoProfiler
+    assert trainer.checkpoint_callback.on_train_batch_start is None  # an inherited no-op
+    assert callable(trainer.checkpoint_callback.on_train_batch_end)  # ModelCheckpoint's own
+
+    flags = ["--trainer.logger=false", "--trainer.enable_progress_bar=false", "--trainer.profiler=simple"]
+    trainer = main(flags, default_configs[:1], default_configs[1], run=False).trainer
+    assert trainer.progress_bar_callback is None
+    assert type(trainer.profiler) is SimpleProfiler
+
+
+def test_the_progress_bar_updates_at_most_so_often_and_at_the_end_of_an_epoch(monkeypatch):
+    from {{ cookiecutter.package_name }}.callbacks import progress_bar
+
+    now = [100.0]
+    monkeypatch.setattr(progress_bar.time, "monotonic", lambda: now[0])
+    bar = progress_bar.ProgressBar(updates_per_second=10)
+    assert bar._due(1, 50)  # the first batch
+    now[0] += 0.05
+    assert not bar._due(2, 50)  # too soon
+    assert bar._due(50, 50)  # the last batch, however soon
+    now[0] += 0.2
+    assert bar._due(51, float("inf"))  # due again (an iterable without a length)

@@ -19,16 +19,18 @@ from typing import NoReturn
 import yaml
 from jsonargparse import Namespace
 from lightning.pytorch import Callback
+from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
 
-from .callbacks import Checkpoint, EarlyStopping, LearningCurves
+from .callbacks import Checkpoint, EarlyStopping, LearningCurves, ProgressBar
 from .checkpoints import check_fits, read_checkpoint
 from .console import leave_out_upstream_notices
 from .errors import CheckpointError, OptionError, UserError, one_line
 from .history import TEST_METRICS_FILE, append_row
-from .lightning_internals import dump_config_once, leave_out_wandb_anonymous
+from .lightning_internals import dump_config_once, leave_out_wandb_anonymous, skip_unused_step_hooks
 from .runs import (
     RUN_FOLDER_VARIABLE,
     RunFolder,
@@ -47,7 +49,7 @@ from .tracking import (
     resolve_wandb_mode,
     wandb_run_location,
 )
-from .trainer import Trainer
+from .trainer import NoProfiler, Trainer
 
 # Sizes the data determines. Where the task or its network has a constructor argument of one
 # of these names, the command line sets it from the datamodule's attribute of the same name.
@@ -224,9 +226,16 @@ class CLI(LightningCLI):
                 leave_out_wandb_anonymous(logger)
         self.check_overfit_batches(config.trainer.overfit_batches)
         trainer = super().instantiate_trainer(**kwargs)
+        # Lightning's default bar (a bar given in the config stays as it is), updated at a pace
+        # the eye can follow instead of after every batch.
+        trainer.callbacks = [ProgressBar() if type(c) is RichProgressBar else c for c in trainer.callbacks]
+        if type(trainer.profiler) is PassThroughProfiler:  # no profiler asked for
+            trainer.profiler = NoProfiler()
         if config.get("early_stopping") is not None:  # before the checkpoint, which saves its state
             first_checkpoint = next(i for i, c in enumerate(trainer.callbacks) if isinstance(c, Checkpoint))
             trainer.callbacks.insert(first_checkpoint, config.early_stopping)
+        for callback in trainer.callbacks:
+            skip_unused_step_hooks(callback)
         return trainer
 
     def check_overfit_batches(self, overfit: int | float) -> None:

@@ -10,6 +10,7 @@ from .finite_loss import NonFiniteLossError, StopOnNonFiniteLoss
 from .learning_curves import LearningCurves
 from .network_summary import NetworkSummary
 from .prediction_writer import PredictionWriter
+from .progress_bar import ProgressBar
 from .wandb_media import ClassifierMedia, WatchGradients
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "NetworkSummary",
     "NonFiniteLossError",
     "PredictionWriter",
+    "ProgressBar",
     "StopOnNonFiniteLoss",
     "WatchGradients",
 ]

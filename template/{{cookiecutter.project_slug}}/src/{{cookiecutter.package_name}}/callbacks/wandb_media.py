@@ -7,6 +7,7 @@ runs are unaffected).
 from typing import Any, Literal
 
 import torch
+from jsonargparse.typing import PositiveInt
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.loggers import WandbLogger
 from torchmetrics.classification import MulticlassConfusionMatrix
@@ -16,24 +17,63 @@ from ..tasks import ClassificationTask
 
 class WatchGradients(Callback):
     """Histograms of the network's gradients (or parameters, or both) in W&B, every
-    `log_every_n_steps` training steps, through `wandb.watch`; with `log_graph`, also W&B's
-    drawing of the network's modules."""
+    `log_every_n_steps` optimizer steps, named as `wandb.watch` names them
+    (`gradients/net.conv1.weight`); with `log_graph`, also W&B's drawing of the network's modules.
+
+    The histograms are taken here, on the steps that log them, once the gradients are complete
+    (and unscaled under mixed precision). `wandb.watch` would hook every parameter instead, and
+    its hooks run at every step: a third of what this project added to a CNN's step.
+    """
 
     def __init__(
         self,
         log: Literal["gradients", "parameters", "all"] = "gradients",
-        log_every_n_steps: int = 100,
+        log_every_n_steps: PositiveInt = 100,
         log_graph: bool = False,
+        bins: PositiveInt = 64,
     ) -> None:
         self.what = log
         self.log_every_n_steps = log_every_n_steps
         self.log_graph = log_graph
+        self.bins = bins
+        self._step = 0  # the optimizer step about to be taken (trainer.global_step, kept here cheaply)
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if isinstance(trainer.logger, WandbLogger):
-            trainer.logger.watch(
-                pl_module, log=self.what, log_freq=self.log_every_n_steps, log_graph=self.log_graph
-            )
+        if self.log_graph and isinstance(trainer.logger, WandbLogger):
+            trainer.logger.watch(pl_module, log=None, log_graph=True)  # the drawing only, no hooks
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._step = trainer.global_step  # after a resume, the checkpoint's
+
+    def on_before_optimizer_step(
+        self, trainer: Trainer, pl_module: LightningModule, optimizer: torch.optim.Optimizer
+    ) -> None:
+        step, self._step = self._step, self._step + 1
+        if step % self.log_every_n_steps or not trainer.is_global_zero:
+            return
+        if not isinstance(trainer.logger, WandbLogger):
+            return
+        histograms = {}
+        for name, parameter in pl_module.named_parameters():
+            if self.what != "parameters" and parameter.grad is not None:
+                histograms[f"gradients/{name}"] = histogram(parameter.grad, self.bins)
+            if self.what != "gradients":
+                histograms[f"parameters/{name}"] = histogram(parameter, self.bins)
+        trainer.logger.log_metrics(histograms, step=trainer.global_step)
+
+
+def histogram(tensor: torch.Tensor, bins: int) -> Any:
+    """A `wandb.Histogram` of the tensor's finite values, counted on its device."""
+    import wandb  # imported here: half a second of every start-up otherwise
+
+    values = tensor.detach().flatten().float()
+    values = values[values.isfinite()]
+    low, high = (values.min().item(), values.max().item()) if values.numel() else (0.0, 0.0)
+    if low == high:  # one value: a bin around it
+        low, high = low - 0.5, high + 0.5
+    counts = torch.histc(values, bins=bins, min=low, max=high)
+    edges = torch.linspace(low, high, bins + 1)
+    return wandb.Histogram(np_histogram=(counts.tolist(), edges.tolist()))
 
 
 class ClassifierMedia(Callback):

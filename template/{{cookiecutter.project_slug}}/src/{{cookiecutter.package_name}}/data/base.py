@@ -1,6 +1,7 @@
 """What every datamodule here shares: splits held in memory as tensors, served in batches."""
 
 import math
+from collections.abc import Iterator
 
 import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt, restricted_number_type
@@ -110,6 +111,11 @@ class EpochShuffler(RandomSampler):
 
     def set_epoch(self, epoch: int) -> None:
         self.generator.manual_seed((self.seed + epoch) % 2**64)
+
+    def __iter__(self) -> Iterator[int]:
+        # RandomSampler's order (its first permutation), served from a list rather than by a
+        # generator that Python resumes once per sample.
+        return iter(torch.randperm(len(self.data_source), generator=self.generator).tolist())
 
 
 class ClassificationDataModule(InMemoryDataModule):
