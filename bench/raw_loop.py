@@ -12,6 +12,7 @@ import sys
 import time
 
 import torch
+from call_counter import CallCounter
 from lightning_project.models import LinearRegression, Net, TwoLayerNet
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -70,31 +71,37 @@ def main(name: str, variant: str, epochs: int, data_dir: str) -> None:
     torch.manual_seed(0)
     net, criterion, optimizer, batches = workload(name, variant, data_dir)
     first_step_at, results = None, []
-    for _ in range(epochs):
+    counter, counted_steps = CallCounter() if os.environ.get("BENCH_COUNT") else None, 0
+    for epoch in range(epochs):
         net.train()
         start, steps = None, 0
         for inputs, targets in batches():
             if start is None:
                 start = time.perf_counter()
                 first_step_at = first_step_at or time.time()
+                if counter and epoch > 0:  # the first epoch warms up
+                    counter.start()
             inputs, targets = inputs.to(DEVICE), targets.to(DEVICE)  # no-op for R1 and on the CPU
             optimizer.zero_grad()
             loss = criterion(net(inputs), targets)
             loss.backward()
             optimizer.step()
             steps += 1
+        if counter and epoch > 0:
+            counter.stop()
+            counted_steps += steps
         if DEVICE.type == "cuda":
             torch.cuda.synchronize()  # only at the end of an epoch, as the Lightning variants
         results.append({"seconds": time.perf_counter() - start, "steps": steps})
+    result = {
+        "epochs": results,
+        "first_step_s": first_step_at - float(os.environ["BENCH_T0"]),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    if counter:
+        result["calls"] = counter.per_step(counted_steps)
     with open(os.environ["BENCH_OUT"], "w") as file:
-        json.dump(
-            {
-                "epochs": results,
-                "first_step_s": first_step_at - float(os.environ["BENCH_T0"]),
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            },
-            file,
-        )
+        json.dump(result, file)
 
 
 if __name__ == "__main__":

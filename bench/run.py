@@ -10,9 +10,15 @@ docs/performance.md. Variants:
   R1      the same loop over tensors in memory, shuffled with a permutation
   LB      R1's loop body as a bare LightningModule under a Trainer with every extra off: the
           cost of Lightning's loop itself
+  P       the peer: R1's workload in a LightningModule and Trainer set up the way the most-used
+          Lightning template sets them up (bench/peer.py)
   L       `python train.py fit` of the generated project as shipped (W&B offline, checkpoints,
           progress bar, every callback of configs/trainer.yaml)
   L-lean  the same with the docs' settings for speed (bench/lean.yaml)
+
+Each variant also runs once with BENCH_COUNT=1, which counts the function calls of its steps
+(bench/call_counter.py): a cost per step that the machine's noise does not move, and, part by
+part, where L's calls beyond LB's go.
 """
 
 import json
@@ -55,7 +61,8 @@ def write_mnist(root: Path) -> None:
         write_idx(raw / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, n))
 
 
-def run(command: list[str], cwd: Path, out: Path) -> dict:
+def run(command: list[str], cwd: Path, out: Path, count: bool = False) -> dict:
+    """Run one variant in a fresh process; with `count`, its calls per step instead of its times."""
     env = {
         **os.environ,
         "BENCH_OUT": str(out),
@@ -66,6 +73,8 @@ def run(command: list[str], cwd: Path, out: Path) -> dict:
         "PYTHONPATH": str(BENCH),
     }
     env.pop("WANDB_SERVICE", None)
+    if count:
+        env["BENCH_COUNT"] = "1"
     env["BENCH_T0"] = repr(time.time())  # the process starts now: time to first step counts from here
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     if result.returncode != 0:
@@ -104,7 +113,7 @@ def main() -> None:
     data = work / "data"
     write_mnist(data)
 
-    rows = []
+    rows, attributions = [], {}
     for name, (epochs, config, extra) in WORKLOADS.items():
         flags = [
             "--config",
@@ -120,6 +129,7 @@ def main() -> None:
             for variant in ("R0", "R1")
         }
         commands["LB"] = [python, str(BENCH / "bare_lightning.py"), name, str(epochs), str(data)]
+        commands["P"] = [python, str(BENCH / "peer.py"), name, str(epochs), str(data)]
         commands["L"] = [*fit, "--trainer.callbacks+=step_timer.StepTimer"]
         commands["L-lean"] = [*fit, "--config", str(BENCH / "lean.yaml")]
         # Rounds of every variant in turn, so that a slow spell of a shared machine hits all alike.
@@ -132,19 +142,49 @@ def main() -> None:
             project,
             work / f"{name}-data.json",
         )["ms_per_batch"]
+        calls = {
+            variant: run(command, project, work / f"{name}-{variant}-calls.json", count=True)["calls"]
+            for variant, command in commands.items()
+        }
         steps = {variant: statistics.median(map(ms_per_step, runs)) for variant, runs in results.items()}
+        totals = {variant: sum(parts.values()) for variant, parts in calls.items()}
         for variant, runs in results.items():
             step = steps[variant]
             share = f"{100 * loading / step:.1f} %" if variant in ("L", "L-lean") else ""
             first = statistics.median(result["first_step_s"] for result in runs)
             rss = max(result["peak_rss_mb"] for result in runs)
-            rows.append((name, variant, step, step / steps["R1"], share, first, rss))
-        print(f"{name}: " + ", ".join(f"{v} {ms:.2f} ms" for v, ms in steps.items()), flush=True)
+            rows.append(
+                (name, variant, step, step / steps["R1"], step / steps["LB"], totals[variant],
+                 totals[variant] / totals["LB"], share, first, rss)
+            )  # fmt: skip
+        attributions[name] = attribute(calls)
+        print(f"{name}: " + ", ".join(f"{v} {ms:.2f} ms {totals[v]:.0f} calls" for v, ms in steps.items()))
 
     help_s = min(wall([python, "train.py", "--help"], project) for _ in range(3))
     import_s = min(wall([python, "-c", "import lightning_project.cli"], project) for _ in range(3))
     sweep = sweep_overhead(project, python)
-    report(rows, help_s, import_s, sweep)
+    start = startup(project, python, work)
+    report(rows, attributions, help_s, import_s, sweep, start)
+
+
+ONE_STEP = ["fit", "--trainer.max_steps=1", "--trainer.limit_val_batches=1"]
+
+
+def startup(project: Path, python: str, work: Path, rounds: int = 5) -> dict:
+    """A one-step run of the default experiment (W&B offline) beside `import lightning.pytorch`,
+    in turn, `rounds` times each (medians); then where such a run's seconds go, by phase."""
+    runs, imports = [], []
+    for _ in range(rounds):
+        imports.append(wall([python, "-c", "import lightning.pytorch"], project))
+        runs.append(wall([python, "train.py", *ONE_STEP], project))
+    began = time.time()
+    marks = run([python, str(BENCH / "startup.py"), *ONE_STEP], project, work / "startup.json")
+    marks["process exit"] = time.time() - began
+    parts, previous = [], 0.0
+    for phase, at in marks.items():
+        parts.append((phase, at - previous))
+        previous = at
+    return {"run_s": statistics.median(runs), "import_s": statistics.median(imports), "parts": parts}
 
 
 # A sweep of quick trials of the default experiment: what each trial costs outside its own fit.
@@ -194,19 +234,53 @@ def sweep_overhead(project: Path, python: str, trials: int = 4) -> dict[str, flo
     }
 
 
-def report(rows: list[tuple], help_s: float, import_s: float, sweep: dict[str, float]) -> None:
+def attribute(calls: dict[str, dict[str, float]], top: int = 10) -> list[tuple[str, float, float]]:
+    """The parts of a step where L-lean and L make more (or fewer) calls than LB, largest first:
+    (part, L-lean - LB, L - LB), then the rest summed."""
+    base = calls["LB"]
+    parts = set(base) | set(calls["L"]) | set(calls["L-lean"])
+    gaps = {
+        part: (calls["L-lean"].get(part, 0) - base.get(part, 0), calls["L"].get(part, 0) - base.get(part, 0))
+        for part in parts
+    }
+    ranked = sorted(gaps.items(), key=lambda item: -abs(item[1][1]))
+    shown = [(part, lean, full) for part, (lean, full) in ranked[:top]]
+    rest = ranked[top:]
+    shown.append(("(the rest)", sum(g[0] for _, g in rest), sum(g[1] for _, g in rest)))
+    return shown
+
+
+def report(
+    rows: list[tuple],
+    attributions: dict[str, list[tuple[str, float, float]]],
+    help_s: float,
+    import_s: float,
+    sweep: dict[str, float],
+    start: dict,
+) -> None:
     import lightning
     import torchmetrics
     import wandb
 
     table = [
-        "| workload | variant | ms / step | / R1 | data loading / step | first step (s) | peak RSS (MB) |",
-        "|---|---|---|---|---|---|---|",
+        "| workload | variant | ms / step | / R1 | / LB | calls / step | / LB | data loading / step "
+        "| first step (s) | peak RSS (MB) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     table += [
-        f"| {w} | {v} | {ms:.2f} | {ratio:.2f} | {share} | {first:.1f} | {rss:.0f} |"
-        for w, v, ms, ratio, share, first, rss in rows
+        f"| {w} | {v} | {ms:.2f} | {ratio:.2f} | {lb:.2f} | {calls:.0f} | {calls_lb:.2f} | {share} "
+        f"| {first:.1f} | {rss:.0f} |"
+        for w, v, ms, ratio, lb, calls, calls_lb, share, first, rss in rows
     ]
+    for name, shown in attributions.items():
+        table += [
+            "",
+            f"Where the calls of a `{name}` step beyond LB's go (calls per step, by part):",
+            "",
+            "| part | L-lean - LB | L - LB |",
+            "|---|---|---|",
+        ]
+        table += [f"| `{part}` | {lean:+.1f} | {full:+.1f} |" for part, lean, full in shown]
     gpu = f"; GPU: {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "; no GPU"
     cpu = f"{platform.machine()}, {os.cpu_count()} cores, {THREADS} threads"
     machine = f"{cpu}{gpu}; Python {platform.python_version()}"
@@ -225,6 +299,15 @@ def report(rows: list[tuple], help_s: float, import_s: float, sweep: dict[str, f
         f" {sweep['fit_s']:.2f} s), and {sweep['startup_s']:.1f} s once for the sweep's start-up, where"
         f" a process per trial would pay `import <package>.cli` ({import_s:.2f} s) every time."
     )
+    gap = start["run_s"] - start["import_s"]
+    startup += (
+        f"\n\nA one-step run of the default experiment (`python train.py {' '.join(ONE_STEP)}`, W&B"
+        f' offline): {start["run_s"]:.2f} s, against {start["import_s"]:.2f} s for `python -c "import'
+        f" lightning.pytorch\"` (medians of 5, in turn): {gap:+.2f} s. Where such a run's seconds go:"
+        "\n\n| phase (in order) | seconds |\n|---|---|\n"
+        + "\n".join(f"| {phase} | {seconds:.2f} |" for phase, seconds in start["parts"])
+    )
+    print(f"one-step run {start['run_s']:.2f} s, import lightning.pytorch {start['import_s']:.2f} s")
     page.write_text(
         "# Performance\n\nRegenerated by `make bench` (bench/run.py); the notes below the table are "
         f"written by hand.\n\nMachine: {machine}. {versions}. Date: {time.strftime('%Y-%m-%d')}.\n\n"

@@ -1,4 +1,5 @@
-"""A Lightning callback that times the training steps of `python train.py fit` for the benchmark.
+"""A Lightning callback that times the training steps of `python train.py fit` for the benchmark,
+or, with BENCH_COUNT=1, counts the calls they make (call_counter.py) in the same windows.
 
 Loaded into the generated project with `--trainer.callbacks+=step_timer.StepTimer` (bench/ on
 PYTHONPATH); writes its numbers as JSON to $BENCH_OUT when fit ends.
@@ -10,6 +11,7 @@ import resource
 import time
 
 import torch
+from call_counter import CallCounter
 from lightning.pytorch import Callback
 
 
@@ -20,6 +22,8 @@ class StepTimer(Callback):
     def __init__(self) -> None:
         self.epochs: list[dict] = []
         self.first_step_at: float | None = None
+        self.counter = CallCounter() if os.environ.get("BENCH_COUNT") else None
+        self.counted_steps = 0
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self._start, self._end, self._steps = None, None, 0
@@ -27,13 +31,20 @@ class StepTimer(Callback):
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if self._start is None:
             self._start = time.perf_counter()
+            if self.counter and trainer.current_epoch > 0:  # the first epoch warms up
+                self.counter.start()
         if self.first_step_at is None:
             self.first_step_at = time.time()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if trainer.fit_loop.epoch_loop.batch_progress.is_last_batch and torch.cuda.is_available():
+        last = trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
+        if last and torch.cuda.is_available():
             torch.cuda.synchronize()  # once per epoch: the GPU's queued work belongs to this epoch
         self._end, self._steps = time.perf_counter(), self._steps + 1
+        if self.counter and trainer.current_epoch > 0:
+            self.counted_steps += 1
+            if last:
+                self.counter.stop()
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self.epochs.append({"seconds": self._end - self._start, "steps": self._steps})
@@ -44,5 +55,7 @@ class StepTimer(Callback):
             "first_step_s": self.first_step_at - float(os.environ["BENCH_T0"]),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
+        if self.counter:
+            result["calls"] = self.counter.per_step(self.counted_steps)
         with open(os.environ["BENCH_OUT"], "w") as file:
             json.dump(result, file)

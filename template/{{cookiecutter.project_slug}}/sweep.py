@@ -22,6 +22,7 @@ from train import BASE_CONFIG, DEFAULT_EXPERIMENT
 
 if __name__ == "__main__":
     try:
+        import {{ cookiecutter.package_name }}.preload  # noqa: F401  (first: see train.py)
         from {{ cookiecutter.package_name }}.sweeps.study import main
     except ModuleNotFoundError as error:
         if error.name not in ("optuna", "optuna_integration"):

@@ -30,6 +30,7 @@ if __name__ == "__main__":
         experiments = sorted(path.stem for path in CONFIGS.glob("*.yaml") if path != BASE_CONFIG)
         print(f"{__doc__}\nExperiments in configs/: {', '.join(experiments)}", file=sys.stderr)
         sys.exit(2)  # as for any other command-line mistake
+    import {{ cookiecutter.package_name }}.preload  # noqa: F401  (first: W&B's imports cost less before Lightning's)
     from {{ cookiecutter.package_name }}.cli import main
 
     main(base_configs=[BASE_CONFIG], default_experiment=DEFAULT_EXPERIMENT)
