@@ -11,7 +11,9 @@ the same in every variant, and the Python around them is what costs here. Each c
 to the part that made it, so that two variants' difference reads as a list of causes:
 
 - a callback's, logger's or LightningModule's hook called by Lightning is its own part
-  (`ModelCheckpoint.on_train_batch_end`, `module.training_step`, ...), with everything it calls;
+  (`ModelCheckpoint.on_train_batch_end`, `module.training_step`, ...), with everything it calls,
+  except what it asks of Lightning, which is named after the Lightning function it calls
+  (`module.training_step > LightningModule.log`): the hook's choice, Lightning's code;
 - code outside Lightning called by Lightning's loop is the part it enters (`Adam.step`,
   `Tensor.backward`, ...), until it calls back into Lightning (the optimizer's closure);
 - the rest is Lightning's own loop (`loop`).
@@ -22,7 +24,11 @@ import sys
 from collections import Counter
 
 LOOP = "loop"
-_LIGHTNING = f"{os.sep}lightning{os.sep}"
+_LIGHTNING = tuple(f"{os.sep}{package}{os.sep}" for package in ("lightning", "lightning_utilities"))
+
+
+def _in_lightning(code) -> bool:
+    return any(folder in code.co_filename for folder in _LIGHTNING)
 
 
 def _hooked_classes() -> tuple[type, ...]:
@@ -68,10 +74,13 @@ class CallCounter:
         part, hook = self._frames[-1] if self._frames else (LOOP, LOOP)
         caller = frame.f_back
         code = frame.f_code
-        in_lightning = _LIGHTNING in code.co_filename
-        if caller is None or _LIGHTNING not in caller.f_code.co_filename:
-            # Called by a part's own code: still that part, unless it calls back into Lightning.
-            return (hook, hook) if in_lightning else (part, hook)
+        in_lightning = _in_lightning(code)
+        if caller is None or not _in_lightning(caller.f_code):
+            if not in_lightning:
+                return part, hook  # called by a part's own code: still that part
+            if hook == LOOP:
+                return LOOP, LOOP  # torch calling back into Lightning's loop (the optimizer's closure)
+            return f"{hook} > {code.co_qualname}", hook  # a hook's code asking Lightning for something
         this = frame.f_locals.get("self") if code.co_argcount and code.co_varnames[0] == "self" else None
         caller_self = caller.f_locals.get("self") if "self" in caller.f_code.co_varnames else None
         if self._hooked and isinstance(this, self._hooked) and this is not caller_self:

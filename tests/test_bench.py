@@ -31,6 +31,7 @@ def test_every_benchmark_variant_runs_and_reports_its_steps(default_project: Pat
         "R0": [python, BENCH / "raw_loop.py", "linear", "R0", epochs, data],
         "R1": [python, BENCH / "raw_loop.py", "linear", "R1", epochs, data],
         "LB": [python, BENCH / "bare_lightning.py", "linear", epochs, data],
+        "P": [python, BENCH / "peer.py", "linear", epochs, data],
         "L-lean": [python, "train.py", "fit", *linear, "--config", BENCH / "lean.yaml"],
     }
     for variant, command in commands.items():
@@ -43,6 +44,40 @@ def test_every_benchmark_variant_runs_and_reports_its_steps(default_project: Pat
 
     data_time = [python, str(BENCH / "data_time.py"), epochs, *linear, "--trainer.logger=false"]
     assert bench.run(data_time, default_project, tmp_path / "data.json")["ms_per_batch"] > 0
+
+
+def test_counted_calls_are_the_same_in_every_run_and_add_up_by_part(default_project: Path, tmp_path: Path):
+    """The counted cost is what make bench offers instead of noisy times: it must not move from
+    run to run, and the parts of L - LB must add up to the difference of the totals."""
+    bench = load_bench_runner()
+    python, epochs = sys.executable, "3"
+    linear = ["--config", "configs/crop_yields_linear.yaml", f"--trainer.max_epochs={epochs}"]
+    commands = {
+        "LB": [python, str(BENCH / "bare_lightning.py"), "linear", epochs, str(tmp_path)],
+        "L-lean": [python, "train.py", "fit", *linear, "--config", str(BENCH / "lean.yaml")],
+        "L": [python, "train.py", "fit", *linear, "--trainer.callbacks+=step_timer.StepTimer"],
+    }
+    calls = {}
+    for variant, command in commands.items():
+        result = bench.run(command, default_project, tmp_path / f"{variant}.json", count=True)
+        calls[variant] = result["calls"]
+        assert sum(calls[variant].values()) > 100  # a Lightning step makes hundreds of calls
+    again = bench.run(commands["L-lean"], default_project, tmp_path / "again.json", count=True)["calls"]
+    assert again == calls["L-lean"]
+    assert "module.training_step" in calls["LB"] and "module.training_step" in calls["L"]
+    shown = bench.attribute(calls, top=3)
+    assert len(shown) == 4 and shown[-1][0] == "(the rest)"
+    total = sum(calls["L"].values()) - sum(calls["LB"].values())
+    assert abs(sum(full for _, _, full in shown) - total) < 1e-6
+
+
+def test_the_start_up_figure_times_a_one_step_run_by_phase(default_project: Path, tmp_path: Path):
+    figures = load_bench_runner().startup(default_project, sys.executable, tmp_path, rounds=1)
+    assert figures["run_s"] > figures["import_s"] > 0
+    phases = dict(figures["parts"])
+    assert list(phases)[0].startswith("W&B's Launch client") and list(phases)[-1] == "process exit"
+    assert "W&B run started" in phases and "training step, checkpoint, learning curves" in phases
+    assert all(seconds >= 0 for seconds in phases.values())
 
 
 def test_the_sweep_figure_comes_from_the_trials_records(default_project: Path):

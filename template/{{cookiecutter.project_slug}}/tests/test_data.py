@@ -10,6 +10,7 @@ from {{ cookiecutter.package_name }}.data import (
     MNISTDataModule,
     TeacherDataModule,
 )
+from {{ cookiecutter.package_name }}.data.base import fits_on_gpu
 from {{ cookiecutter.package_name }}.data.mnist import (
     RAW_FILES,
     MissingDataError,
@@ -64,6 +65,18 @@ def test_the_training_order_is_that_of_torchs_random_sampler_for_the_same_seed()
     reference = torch.utils.data.RandomSampler(dm.splits["train"], generator=torch.Generator())
     reference.generator.manual_seed(sampler.seed + 2)
     assert list(sampler) == list(reference)
+
+
+def test_splits_stay_on_the_gpu_only_when_they_fit_in_a_quarter_of_its_memory():
+    dm = DigitsDataModule(batch_size=64)
+    dm.setup("fit")
+    size = sum(t.nelement() * t.element_size() for split in dm.splits.values() for t in split.tensors)
+    assert size > 5_000_000  # 1,797 images of 28 x 28 float32, and their labels
+    assert fits_on_gpu(dm.splits, gpu_memory=4 * size)
+    assert not fits_on_gpu(dm.splits, gpu_memory=4 * size - 1)
+    # Without a CUDA trainer, batches are cut in host memory, without page-locked copies.
+    loader = dm.train_dataloader()
+    assert loader.dataset.tensors[0].device.type == "cpu" and not loader.pin_memory
 
 
 def test_sizes_are_known_before_any_data_is_loaded():

@@ -1,10 +1,12 @@
 """The same experiment on accelerators; these run where the hardware is and are skipped elsewhere."""
 
 import math
+import sys
 
 import pytest
 import torch
 
+from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.history import read_rows
 
 SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=5", "--trainer.limit_val_batches=2"]
@@ -22,6 +24,25 @@ def test_fit_on_one_cuda_gpu(train, run_folder, precision: str):
         "fit", "--trainer.accelerator=gpu", "--trainer.devices=1", f"--trainer.precision={precision}", *SHORT
     )
     trained_as_asked(run_folder(), precision)
+
+
+@cuda
+def test_data_that_fits_stays_on_the_gpu_and_serves_the_same_batches(monkeypatch, default_configs):
+    """The digits are copied to the GPU once and cut there (no page-locked copies); the batches
+    are those cut in host memory with `--data.keep_on_gpu=false`, in the same order."""
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    flags = ["--trainer.logger=false", "--trainer.accelerator=gpu", "--trainer.devices=1", *SHORT]
+    batches = {}
+    for keep in (True, False):
+        cli = main([*flags, f"--data.keep_on_gpu={keep}"], default_configs[:1], default_configs[1], run=False)
+        cli.trainer.fit(cli.model, cli.datamodule)
+        loader = cli.datamodule.train_dataloader()
+        assert loader.dataset.tensors[0].is_cuda == keep and loader.pin_memory != keep
+        loader.sampler.set_epoch(1)
+        batches[keep] = [[tensor.cpu() for tensor in batch] for batch in loader]
+    assert len(batches[True]) == len(batches[False]) > 1
+    for (x, y), (x_ref, y_ref) in zip(batches[True], batches[False], strict=True):
+        assert torch.equal(x, x_ref) and torch.equal(y, y_ref)
 
 
 @mps

@@ -15,6 +15,8 @@ from ..errors import OptionError, UserError
 # in one line (`--data.batch_size 0: must be more than 0`) before anything is built.
 Fraction = restricted_number_type("Fraction", float, [(">=", 0), ("<", 1)])
 
+GPU_SHARE = 0.25  # of a GPU's memory that the splits may take to stay there (keep_on_gpu)
+
 
 class DataError(UserError):
     """Dataset files that are missing, damaged or cannot be written: the user's to fix, reported
@@ -28,6 +30,14 @@ class InMemoryDataModule(LightningDataModule):
     loaded and normalised once, and batches are cut from tensors: no per-sample decoding in the
     training loop. `predict` runs on the test split.
 
+    On a CUDA GPU, with `keep_on_gpu` and no worker processes, splits that together fit in a
+    quarter of the GPU's memory are copied there once, and every batch is cut out of them on
+    the GPU, as the fastest MNIST and CIFAR training scripts do: no copy of the data per step
+    (only the batch's indices cross), no page-locked staging copy. Otherwise batches are cut in
+    host memory and Lightning copies each to the device, through page-locked memory on CUDA.
+    The samplers are the same either way, so DDP's `DistributedSampler`, `overfit_batches`
+    and an exact resume serve the same samples in the same order.
+
     The sizes a network needs (`input_shape`, and `num_classes` or `target_shape`) are known
     from the constructor arguments alone, before any data is loaded, so the command line can
     pass them to the network and check the pairing before training starts.
@@ -35,12 +45,16 @@ class InMemoryDataModule(LightningDataModule):
 
     input_shape: tuple[int, ...]
 
-    def __init__(self, batch_size: PositiveInt, num_workers: NonNegativeInt, seed: int) -> None:
+    def __init__(
+        self, batch_size: PositiveInt, num_workers: NonNegativeInt, seed: int, keep_on_gpu: bool = True
+    ) -> None:
         super().__init__()
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed
+        self.keep_on_gpu = keep_on_gpu
         self.splits: dict[str, TensorDataset] = {}
+        self._on_device: dict[str, tuple[torch.Tensor, ...]] = {}  # the splits copied to the GPU
 
     @property
     def in_features(self) -> int:
@@ -51,9 +65,26 @@ class InMemoryDataModule(LightningDataModule):
         """A random generator seeded with `seed`: the same splits and data in every run and process."""
         return torch.Generator().manual_seed(self.seed)
 
-    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
+    def _tensors(self, split: str) -> tuple[torch.Tensor, ...]:
+        """The split's tensors where batches are cut from them: on the GPU, or in host memory."""
         trainer = self.trainer
-        dataset = TensorBatches(*self.splits[split].tensors)
+        if not (trainer and isinstance(trainer.accelerator, CUDAAccelerator)):
+            return self.splits[split].tensors
+        device = trainer.strategy.root_device
+        if not self._on_device and self.keep_on_gpu and self.num_workers == 0:
+            memory = torch.cuda.get_device_properties(device).total_memory
+            if fits_on_gpu(self.splits, memory):
+                self._on_device = {
+                    name: tuple(tensor.to(device) for tensor in data.tensors)
+                    for name, data in self.splits.items()
+                }
+        return self._on_device.get(split, self.splits[split].tensors)
+
+    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
+        tensors = self._tensors(split)
+        dataset = TensorBatches(*tensors)
+        trainer = self.trainer
+        on_cuda = trainer is not None and isinstance(trainer.accelerator, CUDAAccelerator)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
@@ -65,7 +96,7 @@ class InMemoryDataModule(LightningDataModule):
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             # Page-locked memory speeds up host-to-GPU copies; elsewhere it only costs a copy.
-            pin_memory=trainer is not None and isinstance(trainer.accelerator, CUDAAccelerator),
+            pin_memory=on_cuda and tensors[0].device.type == "cpu",
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -88,8 +119,16 @@ class TensorBatches(TensorDataset):
     Lightning's own (`DistributedSampler`, `overfit_batches`) still choose the indices."""
 
     def __getitems__(self, indices: list[int]) -> list[torch.Tensor]:
-        index = torch.tensor(indices)
+        index = torch.tensor(indices, device=self.tensors[0].device)
         return [tensor[index] for tensor in self.tensors]
+
+
+def fits_on_gpu(splits: dict[str, TensorDataset], gpu_memory: int, share: float = GPU_SHARE) -> bool:
+    """Whether every split together takes at most `share` of a GPU's `gpu_memory` bytes, leaving
+    the rest to the network, its activations and the optimizer."""
+    tensors = [tensor for data in splits.values() for tensor in data.tensors]
+    size = sum(tensor.nelement() * tensor.element_size() for tensor in tensors)
+    return size <= share * gpu_memory
 
 
 def already_batched(batch: list[torch.Tensor]) -> list[torch.Tensor]:

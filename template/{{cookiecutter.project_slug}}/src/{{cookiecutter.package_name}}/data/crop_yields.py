@@ -35,8 +35,9 @@ class CropYieldsDataModule(RegressionDataModule):
         test_fraction: Fraction = 0.2,
         num_workers: NonNegativeInt = 0,
         seed: int = 0,
+        keep_on_gpu: bool = True,
     ) -> None:
-        super().__init__(batch_size, num_workers, seed)
+        super().__init__(batch_size, num_workers, seed, keep_on_gpu)
         check_split(val_fraction, test_fraction)
         self.save_hyperparameters()
 

@@ -26,8 +26,9 @@ class DigitsDataModule(ClassificationDataModule):
         test_fraction: Fraction = 0.15,
         num_workers: NonNegativeInt = 0,
         seed: int = 0,
+        keep_on_gpu: bool = True,
     ) -> None:
-        super().__init__(batch_size, num_workers, seed)
+        super().__init__(batch_size, num_workers, seed, keep_on_gpu)
         check_split(val_fraction, test_fraction)
         self.save_hyperparameters()
         self.input_shape = (1, image_size, image_size)

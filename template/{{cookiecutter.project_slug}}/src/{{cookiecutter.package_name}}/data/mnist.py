@@ -41,8 +41,9 @@ class MNISTDataModule(ClassificationDataModule):
         val_fraction: Fraction = 1 / 12,
         num_workers: NonNegativeInt = 0,
         seed: int = 0,
+        keep_on_gpu: bool = True,
     ) -> None:
-        super().__init__(batch_size, num_workers, seed)
+        super().__init__(batch_size, num_workers, seed, keep_on_gpu)
         self.save_hyperparameters()
         self.input_shape = (1, 28, 28)
 

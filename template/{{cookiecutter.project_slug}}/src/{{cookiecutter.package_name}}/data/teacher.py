@@ -28,8 +28,9 @@ class TeacherDataModule(RegressionDataModule):
         test_fraction: Fraction = 0.125,
         num_workers: NonNegativeInt = 0,
         seed: int = 0,
+        keep_on_gpu: bool = True,
     ) -> None:
-        super().__init__(batch_size, num_workers, seed)
+        super().__init__(batch_size, num_workers, seed, keep_on_gpu)
         check_split(val_fraction, test_fraction)
         self.save_hyperparameters()
         self.input_shape = (in_features,)
