@@ -31,7 +31,7 @@ test: install
 	$(PY) -m ruff format --check $(LINTED)
 	$(PY) -m pytest
 
-# About 4 minutes on 2 cores; run it on an otherwise idle machine.
+# About 20 minutes on 2 cores; run it on an otherwise idle machine (its call counts do not mind).
 bench: install
 	$(PY) bench/run.py
 

@@ -277,6 +277,7 @@ def test_the_trainer_spares_each_step_what_nobody_asked_for(monkeypatch, default
     """Lightning's default progress bar becomes ours (updated at the eye's pace), no profiler asked
     for costs nothing, and callbacks are not called for hooks they do not implement; a progress
     bar switched off or a profiler asked for stay as the user set them."""
+    from lightning.pytorch.callbacks import RichProgressBar
     from lightning.pytorch.profilers import SimpleProfiler
 
     from {{ cookiecutter.package_name }}.callbacks import ProgressBar
@@ -293,6 +294,11 @@ def test_the_trainer_spares_each_step_what_nobody_asked_for(monkeypatch, default
     trainer = main(flags, default_configs[:1], default_configs[1], run=False).trainer
     assert trainer.progress_bar_callback is None
     assert type(trainer.profiler) is SimpleProfiler
+
+    flags = ["--trainer.logger=false", "--trainer.callbacks+=RichProgressBar"]
+    flags.append("--trainer.callbacks.leave=true")  # a bar the user configured keeps its settings
+    trainer = main(flags, default_configs[:1], default_configs[1], run=False).trainer
+    assert type(trainer.progress_bar_callback) is RichProgressBar and trainer.progress_bar_callback._leave
 
 
 def test_the_progress_bar_updates_at_most_so_often_and_at_the_end_of_an_epoch(monkeypatch):

@@ -19,6 +19,7 @@ from typing import NoReturn
 import yaml
 from jsonargparse import Namespace
 from lightning.pytorch import Callback
+from lightning.pytorch.callbacks import ProgressBar as AnyProgressBar
 from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import WandbLogger
@@ -225,10 +226,11 @@ class CLI(LightningCLI):
             if isinstance(logger, WandbLogger):
                 leave_out_wandb_anonymous(logger)
         self.check_overfit_batches(config.trainer.overfit_batches)
+        bar_listed = any(isinstance(c, AnyProgressBar) for c in config.trainer.callbacks or [])
         trainer = super().instantiate_trainer(**kwargs)
-        # Lightning's default bar (a bar given in the config stays as it is), updated at a pace
-        # the eye can follow instead of after every batch.
-        trainer.callbacks = [ProgressBar() if type(c) is RichProgressBar else c for c in trainer.callbacks]
+        if not bar_listed:  # Lightning's default bar, updated at a pace the eye can follow
+            callbacks = [ProgressBar() if type(c) is RichProgressBar else c for c in trainer.callbacks]
+            trainer.callbacks = callbacks
         if type(trainer.profiler) is PassThroughProfiler:  # no profiler asked for
             trainer.profiler = NoProfiler()
         if config.get("early_stopping") is not None:  # before the checkpoint, which saves its state
