@@ -19,19 +19,17 @@ from typing import NoReturn
 import yaml
 from jsonargparse import Namespace
 from lightning.pytorch import Callback
-from lightning.pytorch.callbacks import ProgressBar as AnyProgressBar
-from lightning.pytorch.callbacks import RichProgressBar
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import WandbLogger
-from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
 
-from .callbacks import Checkpoint, EarlyStopping, LearningCurves, ProgressBar
+from .callbacks import Checkpoint, EarlyStopping, LearningCurves
 from .checkpoints import check_fits, read_checkpoint
 from .console import leave_out_upstream_notices
 from .errors import CheckpointError, OptionError, UserError, one_line
 from .history import TEST_METRICS_FILE, append_row
-from .lightning_internals import dump_config_once, leave_out_wandb_anonymous, skip_unused_step_hooks
+from .lightning_internals import dump_config_once, leave_out_wandb_anonymous
 from .runs import (
     RUN_FOLDER_VARIABLE,
     RunFolder,
@@ -50,7 +48,7 @@ from .tracking import (
     resolve_wandb_mode,
     wandb_run_location,
 )
-from .trainer import NoProfiler, Trainer
+from .trainer import Trainer, spare_every_step
 
 # Sizes the data determines. Where the task or its network has a constructor argument of one
 # of these names, the command line sets it from the datamodule's attribute of the same name.
@@ -226,18 +224,12 @@ class CLI(LightningCLI):
             if isinstance(logger, WandbLogger):
                 leave_out_wandb_anonymous(logger)
         self.check_overfit_batches(config.trainer.overfit_batches)
-        bar_listed = any(isinstance(c, AnyProgressBar) for c in config.trainer.callbacks or [])
+        bar_listed = any(isinstance(c, ProgressBar) for c in config.trainer.callbacks or [])
         trainer = super().instantiate_trainer(**kwargs)
-        if not bar_listed:  # Lightning's default bar, updated at a pace the eye can follow
-            callbacks = [ProgressBar() if type(c) is RichProgressBar else c for c in trainer.callbacks]
-            trainer.callbacks = callbacks
-        if type(trainer.profiler) is PassThroughProfiler:  # no profiler asked for
-            trainer.profiler = NoProfiler()
         if config.get("early_stopping") is not None:  # before the checkpoint, which saves its state
             first_checkpoint = next(i for i, c in enumerate(trainer.callbacks) if isinstance(c, Checkpoint))
             trainer.callbacks.insert(first_checkpoint, config.early_stopping)
-        for callback in trainer.callbacks:
-            skip_unused_step_hooks(callback)
+        spare_every_step(trainer, keep_bar=bar_listed)
         return trainer
 
     def check_overfit_batches(self, overfit: int | float) -> None:
