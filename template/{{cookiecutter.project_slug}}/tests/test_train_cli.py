@@ -313,3 +313,8 @@ def test_the_progress_bar_updates_at_most_so_often_and_at_the_end_of_an_epoch(mo
     assert bar._due(50, 50)  # the last batch, however soon
     now[0] += 0.2
     assert bar._due(51, float("inf"))  # due again (an iterable without a length)
+
+    # The bar of a process other than the first under DDP is disabled and follows no dataloader.
+    bar.disable()
+    bar.on_validation_batch_end(None, None, None, None, batch_idx=0)
+    bar.on_train_batch_end(None, None, None, None, batch_idx=0)

@@ -33,7 +33,7 @@ class ProgressBar(RichProgressBar):
     def on_train_batch_end(
         self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        if self._due(batch_idx + 1, self.total_train_batches):
+        if self.is_enabled and self._due(batch_idx + 1, self.total_train_batches):
             super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
 
     def on_validation_batch_end(
@@ -45,5 +45,6 @@ class ProgressBar(RichProgressBar):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        if self._due(batch_idx + 1, self.total_val_batches_current_dataloader):
+        # A disabled bar (every process but the first under DDP) tracks no dataloader: nothing to do.
+        if self.is_enabled and self._due(batch_idx + 1, self.total_val_batches_current_dataloader):
             super().on_validation_batch_end(trainer, pl_module, outputs, batch, batch_idx, dataloader_idx)
