@@ -125,15 +125,12 @@ class CLI(LightningCLI):
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
         config = self.config[subcommand] if subcommand else self.config
-        if (
-            not config.experiment or "{experiment}" in config.experiment
-        ):  # the debug presets' "{experiment}-debug"
+        # Unnamed, or named after the experiment (the debug presets' "{experiment}-debug"):
+        experiment = config.experiment or "{experiment}"
+        if "{experiment}" in experiment:
             defaults = config.get("__default_config__") or []  # one path, or a list of several
             files = [*(defaults if isinstance(defaults, list) else [defaults]), *(config.get("config") or [])]
-            named = experiment_name([str(path) for path in files])
-            config.experiment = (
-                config.experiment.replace("{experiment}", named) if config.experiment else named
-            )
+            config.experiment = experiment.replace("{experiment}", experiment_name([str(p) for p in files]))
         ckpt_path = config.get("ckpt_path")
         self.run = RunFolder.locate(
             subcommand, config.experiment, config.run_name, config.trainer.default_root_dir, bool(ckpt_path)

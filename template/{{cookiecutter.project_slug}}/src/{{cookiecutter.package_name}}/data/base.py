@@ -65,26 +65,24 @@ class InMemoryDataModule(LightningDataModule):
         """A random generator seeded with `seed`: the same splits and data in every run and process."""
         return torch.Generator().manual_seed(self.seed)
 
-    def _tensors(self, split: str) -> tuple[torch.Tensor, ...]:
-        """The split's tensors where batches are cut from them: on the GPU, or in host memory."""
-        trainer = self.trainer
-        if not (trainer and isinstance(trainer.accelerator, CUDAAccelerator)):
+    def _tensors(self, split: str, gpu: torch.device | None) -> tuple[torch.Tensor, ...]:
+        """The split's tensors where batches are cut from them: on the `gpu`, or in host memory."""
+        if gpu is None:
             return self.splits[split].tensors
-        device = trainer.strategy.root_device
         if not self._on_device and self.keep_on_gpu and self.num_workers == 0:
-            memory = torch.cuda.get_device_properties(device).total_memory
+            memory = torch.cuda.get_device_properties(gpu).total_memory
             if fits_on_gpu(self.splits, memory):
                 self._on_device = {
-                    name: tuple(tensor.to(device) for tensor in data.tensors)
+                    name: tuple(tensor.to(gpu) for tensor in data.tensors)
                     for name, data in self.splits.items()
                 }
         return self._on_device.get(split, self.splits[split].tensors)
 
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
-        tensors = self._tensors(split)
-        dataset = TensorBatches(*tensors)
         trainer = self.trainer
         on_cuda = trainer is not None and isinstance(trainer.accelerator, CUDAAccelerator)
+        tensors = self._tensors(split, trainer.strategy.root_device if on_cuda else None)
+        dataset = TensorBatches(*tensors)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
