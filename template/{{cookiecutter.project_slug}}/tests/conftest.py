@@ -15,6 +15,8 @@ import wandb
 
 from {{ cookiecutter.package_name }}.runs import runs_in
 
+from .helpers.images import write_digit_images
+
 PROJECT = Path(__file__).resolve().parents[1]
 
 
@@ -139,6 +141,26 @@ def snapshot(workdir: Path):
     return take
 
 
+@pytest.fixture
+def refused(train, capsys, snapshot):
+    """Run `python train.py <args>`; check that it stops with `status`, no traceback and no earlier
+    file changed or lost; give back what it printed on stderr."""
+
+    def run(*args: str, status: int = 2) -> str:
+        before = snapshot()
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_info:
+            train(*args)
+        err = capsys.readouterr().err
+        assert exit_info.value.code == status, err
+        assert "Traceback" not in err
+        after = snapshot()
+        assert {path: after.get(path) for path in before} == before  # new files may appear
+        return err
+
+    return run
+
+
 def write_idx(path: Path, array: np.ndarray) -> None:
     """Write `array` as an uncompressed IDX file of unsigned bytes, MNIST's own format:
     a zero short, the type code 0x08, the number of dimensions, each dimension as a
@@ -164,3 +186,9 @@ def mnist_dir(tmp_path: Path) -> Path:
             write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
             write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
     return root
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    """A folder of 300 digit images as PNG files, 30 per class folder."""
+    return write_digit_images(tmp_path / "images", per_class=30)

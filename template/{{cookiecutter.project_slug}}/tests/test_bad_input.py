@@ -12,26 +12,6 @@ CONFIGS = PROJECT / "configs"
 SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2", "--trainer.limit_val_batches=1"]
 
 
-@pytest.fixture
-def refused(train, capsys, snapshot):
-    """Run `python train.py <args>`; check that it stops with `status`, no traceback and no earlier
-    file changed or lost; give back what it printed on stderr."""
-
-    def run(*args: str, status: int = 2) -> str:
-        before = snapshot()
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exit_info:
-            train(*args)
-        err = capsys.readouterr().err
-        assert exit_info.value.code == status, err
-        assert "Traceback" not in err
-        after = snapshot()
-        assert {path: after.get(path) for path in before} == before  # new files may appear
-        return err
-
-    return run
-
-
 @pytest.mark.parametrize(
     ("args", "named"),
     [

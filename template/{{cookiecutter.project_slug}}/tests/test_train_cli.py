@@ -26,14 +26,21 @@ def test_every_experiment_config_is_tested():
         "deep_linear",
         "digits_cnn",
         "fashion_mnist_cnn",
+        "folder_cnn",
         "mnist_cnn",
         "random_mlp",
     ]
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_every_experiment_trains_and_validates_one_batch(train, run_folder, mnist_dir: Path, experiment: str):
-    data_args = [f"--data.data_dir={mnist_dir}", "--data.download=false"] if "mnist" in experiment else []
+def test_every_experiment_trains_and_validates_one_batch(
+    train, run_folder, mnist_dir: Path, image_folder: Path, experiment: str
+):
+    data_args = {
+        "mnist_cnn": [f"--data.data_dir={mnist_dir}", "--data.download=false"],
+        "fashion_mnist_cnn": [f"--data.data_dir={mnist_dir}", "--data.download=false"],
+        "folder_cnn": [f"--data.train_dir={image_folder}"],
+    }.get(experiment, [])
     config = ["--config", str(CONFIGS / f"{experiment}.yaml"), *data_args]
     train("fit", *config, "--trainer.fast_dev_run=true")
     assert (run_folder(experiment) / "checkpoints" / "last.ckpt").is_file()

@@ -9,6 +9,14 @@ class UserError(Exception):
 
     exit_code = 2  # as for any other command-line mistake
 
+    def __str__(self) -> str:
+        message = super().__str__()
+        # Raised in a DataLoader worker process, it comes back re-raised with the worker's
+        # traceback as its message; the message the user needs is that traceback's last line.
+        if message.startswith("Caught ") and "\nOriginal Traceback" in message:
+            return message.rstrip().splitlines()[-1].split(": ", 1)[-1]
+        return message
+
 
 class CheckpointError(UserError):
     """A checkpoint that cannot be used: missing, unreadable, or saved by another model."""

@@ -1,1 +1,2 @@
-"""What the tests share besides fixtures: reading the offline W&B run files back."""
+"""What the tests share besides fixtures: reading the offline W&B run files back, writing image
+files."""

@@ -1,6 +1,7 @@
 """LightningDataModules: each owns one dataset's download, splits and DataLoaders.
 
-Every one keeps its splits in memory (see `base.py`) and says which sizes it gives a network:
+The shipped datasets are kept in memory as tensors; `ImageFolderDataModule` reads your own image
+files one at a time (see `base.py`). Each says which sizes it gives a network:
 `num_classes` and image `in_channels` for classification, `in_features` / `out_features` for
 vectors. The command line passes these to the network, so one network trains on several datasets.
 """
@@ -8,6 +9,7 @@ vectors. The command line passes these to the network, so one network trains on 
 from .base import DataError
 from .crop_yields import CropYieldsDataModule
 from .digits import DigitsDataModule
+from .folder import ImageFolderDataModule
 from .mnist import FashionMNISTDataModule, MNISTDataModule
 from .teacher import TeacherDataModule
 
@@ -16,6 +18,7 @@ __all__ = [
     "DataError",
     "DigitsDataModule",
     "FashionMNISTDataModule",
+    "ImageFolderDataModule",
     "MNISTDataModule",
     "TeacherDataModule",
 ]

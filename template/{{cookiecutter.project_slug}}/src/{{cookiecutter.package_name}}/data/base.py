@@ -1,13 +1,13 @@
-"""What every datamodule here shares: splits held in memory as tensors, served in batches."""
+"""What every datamodule here shares: its splits, served in batches in a seeded, resumable order."""
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sized
 
 import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt, restricted_number_type
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.accelerators import CUDAAccelerator
-from torch.utils.data import DataLoader, RandomSampler, TensorDataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler, TensorDataset
 
 from ..errors import OptionError, UserError
 
@@ -23,12 +23,15 @@ class DataError(UserError):
     in one line."""
 
 
-class InMemoryDataModule(LightningDataModule):
-    """Base class: a subclass's `setup` fills `self.splits` ("train", "val", "test") with tensors.
+class DataModule(LightningDataModule):
+    """Base class: a subclass's `setup` fills `self.splits` ("train", "val", "test") with datasets.
 
-    Every dataset here fits in memory (MNIST's 60,000 images are 190 MB as float32), so it is
-    loaded and normalised once, and batches are cut from tensors: no per-sample decoding in the
-    training loop. `predict` runs on the test split.
+    Most datasets here fit in memory (MNIST's 60,000 images are 190 MB as float32), so they are
+    loaded and normalised once into a `TensorDataset` per split, and batches are cut from the
+    tensors: no per-sample decoding in the training loop. Any other `Dataset` (a folder of image
+    files, say) is read as the tutorials read one: `__getitem__` a sample at a time, in
+    `num_workers` processes, stacked into batches by the DataLoader; `drop_last` leaves out a
+    last, smaller training batch. `predict` runs on the test split.
 
     On a CUDA GPU, with `keep_on_gpu` and no worker processes, splits that together fit in a
     quarter of the GPU's memory are copied there once, and every batch is cut out of them on
@@ -44,6 +47,8 @@ class InMemoryDataModule(LightningDataModule):
     """
 
     input_shape: tuple[int, ...]
+    drop_last = False  # of a per-sample training split
+    persistent_workers = True  # keep worker processes between epochs (with num_workers > 0)
 
     def __init__(
         self, batch_size: PositiveInt, num_workers: NonNegativeInt, seed: int, keep_on_gpu: bool = True
@@ -53,7 +58,7 @@ class InMemoryDataModule(LightningDataModule):
         self.num_workers = num_workers
         self.seed = seed
         self.keep_on_gpu = keep_on_gpu
-        self.splits: dict[str, TensorDataset] = {}
+        self.splits: dict[str, Dataset] = {}
         self._on_device: dict[str, tuple[torch.Tensor, ...]] = {}  # the splits copied to the GPU
 
     @property
@@ -81,20 +86,26 @@ class InMemoryDataModule(LightningDataModule):
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
         trainer = self.trainer
         on_cuda = trainer is not None and isinstance(trainer.accelerator, CUDAAccelerator)
-        tensors = self._tensors(split, trainer.strategy.root_device if on_cuda else None)
-        dataset = TensorBatches(*tensors)
+        dataset = self.splits[split]
+        if isinstance(dataset, TensorDataset):
+            tensors = self._tensors(split, trainer.strategy.root_device if on_cuda else None)
+            dataset = TensorBatches(*tensors)
+            batching = {"collate_fn": already_batched}
+            on_cuda = on_cuda and tensors[0].device.type == "cpu"  # not kept on the GPU
+        else:
+            batching = {"drop_last": shuffle and self.drop_last}
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
             sampler=EpochShuffler(dataset) if shuffle else None,
-            collate_fn=already_batched,
             # Its own generator, so loading data never draws from the global random state that
             # dropout uses (a resumed run then draws the same dropout masks as an unbroken one).
             generator=self.generator(),
             num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
+            persistent_workers=self.persistent_workers and self.num_workers > 0,
             # Page-locked memory speeds up host-to-GPU copies; elsewhere it only costs a copy.
-            pin_memory=on_cuda and tensors[0].device.type == "cpu",
+            pin_memory=on_cuda,
+            **batching,
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -141,7 +152,7 @@ class EpochShuffler(RandomSampler):
     whether the run got there in one go or was resumed from a checkpoint.
     """
 
-    def __init__(self, data_source: TensorDataset, seed: int | None = None) -> None:
+    def __init__(self, data_source: Sized, seed: int | None = None) -> None:
         super().__init__(data_source, generator=torch.Generator())
         self.seed = torch.initial_seed() if seed is None else seed  # set by `seed_everything`
         self.set_epoch(0)
@@ -155,7 +166,7 @@ class EpochShuffler(RandomSampler):
         return iter(torch.randperm(len(self.data_source), generator=self.generator).tolist())
 
 
-class ClassificationDataModule(InMemoryDataModule):
+class ClassificationDataModule(DataModule):
     """Images (or vectors) with a class label each."""
 
     num_classes: int
@@ -170,7 +181,7 @@ class ClassificationDataModule(InMemoryDataModule):
         return self.num_classes
 
 
-class RegressionDataModule(InMemoryDataModule):
+class RegressionDataModule(DataModule):
     """Vectors of inputs with a vector of numbers to predict each."""
 
     target_shape: tuple[int, ...]

@@ -1,0 +1,233 @@
+"""Your own images: a folder with one subfolder per class, read a file at a time, as torchvision's
+`ImageFolder` reads it."""
+
+from pathlib import Path
+from typing import Literal
+
+import torch
+from jsonargparse.typing import NonNegativeInt, PositiveInt
+from PIL import Image
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
+from torchvision.transforms import v2
+
+from .base import ClassificationDataModule, DataError, Fraction, check_split, split_indices
+
+GRAYSCALE = {"1", "L", "LA", "I", "I;16", "F"}  # Pillow's modes of one-channel images
+BAD_IMAGE = (OSError, SyntaxError, ValueError)  # what Pillow raises for a damaged or cut-short file
+
+Sample = tuple[Path, int]  # an image file and its class index
+
+
+class ImageFolderDataModule(ClassificationDataModule):
+    """Images sorted into one subfolder per class: `train_dir/cat/001.png`, `train_dir/dog/7.jpg`.
+
+    For data that is files rather than arrays, and may not fit in memory: each image is decoded
+    when a batch needs it, in `num_workers` worker processes. The classes are the subfolders'
+    names in sorted order (the first is label 0), as in torchvision's `ImageFolder`. They are
+    listed, and the first image's size read from its header, when the datamodule is built, so
+    the network gets `num_classes` and `in_channels` before anything is decoded.
+
+    Validation and test images come from `val_dir` and `test_dir` (with the same class folders)
+    when given, otherwise from a `val_fraction` / `test_fraction` of `train_dir` drawn with
+    `seed`. Images are resized to `image_size` x `image_size` when it is set (otherwise they
+    must all have one size), converted to `channels` when it is set (otherwise they must all be
+    grayscale or all colour), scaled to [0, 1] and standardised per channel with the mean and
+    std of the training images. Those are computed in one pass before the first epoch and saved
+    in the checkpoint, so a resumed run, a test and a prediction standardise as training did.
+    `augment` transforms (torchvision's `transforms.v2`, e.g. `RandomRotation`) change training
+    images only.
+    """
+
+    def __init__(
+        self,
+        train_dir: str,
+        val_dir: str | None = None,
+        test_dir: str | None = None,
+        image_size: PositiveInt | None = None,
+        channels: Literal[1, 3] | None = None,
+        augment: list[nn.Module] | None = None,
+        batch_size: PositiveInt = 64,
+        val_fraction: Fraction = 0.15,
+        test_fraction: Fraction = 0.15,
+        num_workers: NonNegativeInt = 0,
+        persistent_workers: bool = True,
+        drop_last: bool = False,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(batch_size, num_workers, seed)
+        check_split(0 if val_dir else val_fraction, 0 if test_dir else test_fraction)
+        self.save_hyperparameters()
+        self.persistent_workers, self.drop_last = persistent_workers, drop_last
+        self.classes = class_folders(Path(train_dir), "--data.train_dir")
+        self.num_classes = len(self.classes)
+        (width, height), mode = header(first_image(Path(train_dir), self.classes))
+        size = (image_size, image_size) if image_size else (height, width)
+        self.input_shape = (channels or channels_of(mode), *size)
+        self.files: dict[str, list[Sample]] = {}
+        self.mean: torch.Tensor | None = None  # per channel, of the training images
+        self.std: torch.Tensor | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        """List every split's files and check their headers. To fit, also decode every training
+        image once for the statistics, so that a damaged one stops the run before it starts (a
+        resumed run then takes the checkpoint's, which are the same for the same files)."""
+        if not self.files:
+            self.files = self._list_files()
+        if stage == "fit" and self.mean is None:
+            self.mean, self.std = self._training_statistics()
+
+    def _list_files(self) -> dict[str, list[Sample]]:
+        hp = self.hparams
+        files = {"train": self._files(hp.train_dir, "--data.train_dir")}
+        for split, folder in (("val", hp.val_dir), ("test", hp.test_dir)):
+            if folder:
+                files[split] = self._files(folder, f"--data.{split}_dir")
+        drawn = [split for split in ("val", "test") if split not in files]
+        if drawn:  # the splits without a folder of their own come out of train_dir
+            pool = files.pop("train")
+            val, test = (0.0 if split in files else hp[f"{split}_fraction"] for split in ("val", "test"))
+            indices = split_indices(len(pool), val, test, self.generator())
+            files.update({split: [pool[i] for i in indices[split]] for split in ("train", *drawn)})
+        for split in files.values():
+            for path, _ in split:
+                self._check_header(path)
+        return files
+
+    def _files(self, folder: str, option: str) -> list[Sample]:
+        """The (image file, class index) pairs of a folder with this datamodule's class folders."""
+        classes = class_folders(Path(folder), option)
+        if classes != self.classes:
+            raise DataError(
+                f"{option} {folder} has the class folders {', '.join(classes)}, but --data.train_dir "
+                f"{self.hparams.train_dir} has {', '.join(self.classes)}: give every split the same ones."
+            )
+        to_index = {name: index for index, name in enumerate(classes)}
+        samples = make_dataset(folder, to_index, IMG_EXTENSIONS, allow_empty=True)
+        empty = set(classes) - {classes[label] for _, label in samples}
+        if empty:
+            raise no_images(Path(folder, min(empty)))
+        return sorted((Path(path), label) for path, label in samples)
+
+    def _check_header(self, path: Path) -> None:
+        """Refuse an image whose size or channels differ from the first's where no option changes them."""
+        (width, height), mode = header(path)
+        if not self.hparams.image_size and (height, width) != self.input_shape[1:]:
+            rows, columns = self.input_shape[1:]
+            raise DataError(
+                f"{path} is {width}x{height} pixels, other images {columns}x{rows}: set --data.image_size "
+                "to resize every image to one size."
+            )
+        if not self.hparams.channels and channels_of(mode) != self.in_channels:
+            raise DataError(
+                f"{path} has {channels_of(mode)} channels, other images {self.in_channels}: set "
+                f"--data.channels to 1 (grayscale) or 3 (colour) to convert every image."
+            )
+
+    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
+        if not self.splits:  # after a checkpoint's statistics are loaded, if there is one
+            if self.mean is None:  # to test or predict without a checkpoint
+                self.mean, self.std = self._training_statistics()
+            self.splits = {name: self._dataset(name, standardize=True) for name in self.files}
+        return super()._loader(split, shuffle)
+
+    def _dataset(self, split: str, standardize: bool) -> "ImageFiles":
+        steps = [v2.PILToTensor()]
+        if self.hparams.image_size:
+            steps.append(v2.Resize(self.input_shape[1:], antialias=True))
+        if split == "train" and standardize and self.hparams.augment:
+            steps.extend(self.hparams.augment)
+        steps.append(v2.ToDtype(torch.float32, scale=True))
+        if standardize:
+            steps.append(v2.Normalize(self.mean.tolist(), self.std.tolist()))
+        return ImageFiles(self.files[split], v2.Compose(steps), self.in_channels)
+
+    def _training_statistics(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-channel mean and std of the training images, resized but not augmented: one pass
+        over them in the datamodule's worker processes."""
+        images = self._dataset("train", standardize=False)
+        loader = DataLoader(images, batch_size=self.batch_size, num_workers=self.num_workers)
+        total = squares = torch.zeros(self.in_channels, dtype=torch.float64)
+        for batch, _ in loader:
+            pixels = batch.transpose(0, 1).reshape(self.in_channels, -1).double()
+            total, squares = total + pixels.sum(1), squares + pixels.square().sum(1)
+        count = len(images) * self.input_shape[1] * self.input_shape[2]
+        mean = total / count
+        std = (squares / count - mean.square()).clamp_min(1e-12).sqrt()
+        return mean.float(), std.float()
+
+    def state_dict(self) -> dict:
+        """Saved in checkpoints: the training images' statistics that inputs are standardised with."""
+        return {"mean": self.mean, "std": self.std} if self.mean is not None else {}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        if state_dict:
+            self.mean, self.std = state_dict["mean"], state_dict["std"]
+            self.splits = {}  # made again with these statistics
+
+
+class ImageFiles(Dataset):
+    """(image, class index) pairs read from image files: a Dataset as the tutorials write one."""
+
+    def __init__(self, samples: list[Sample], transform: nn.Module, channels: int) -> None:
+        self.samples = samples
+        self.transform = transform
+        self.mode = "L" if channels == 1 else "RGB"
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        path, label = self.samples[index]
+        try:
+            with Image.open(path) as file:
+                image = file.convert(self.mode)  # decodes the whole file
+        except BAD_IMAGE as error:
+            raise DataError(f"{path} is damaged or cut short ({error}): replace or delete it.") from None
+        return self.transform(image), label
+
+
+def class_folders(folder: Path, option: str) -> list[str]:
+    """The class subfolders of `folder`, sorted."""
+    if not folder.is_dir():
+        raise DataError(
+            f"{option} {folder} is not a folder: give the folder that holds one subfolder per class."
+        )
+    classes = sorted(
+        entry.name for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith(".")
+    )
+    if not classes:
+        raise DataError(
+            f"{option} {folder} has no class folders: put each class's images in a subfolder named "
+            f"after the class ({folder}/cat/1.png, {folder}/dog/2.png, ...)."
+        )
+    return classes
+
+
+def first_image(folder: Path, classes: list[str]) -> Path:
+    """The first image file of the first class folder."""
+    images = sorted(
+        path for path in (folder / classes[0]).rglob("*") if path.suffix.lower() in IMG_EXTENSIONS
+    )
+    if not images:
+        raise no_images(folder / classes[0])
+    return images[0]
+
+
+def no_images(folder: Path) -> DataError:
+    return DataError(f"{folder} has no images ({', '.join(IMG_EXTENSIONS)}): add some or remove the folder.")
+
+
+def header(path: Path) -> tuple[tuple[int, int], str]:
+    """An image file's (width, height) and Pillow mode, read from its header alone."""
+    try:
+        with Image.open(path) as image:
+            return image.size, image.mode
+    except BAD_IMAGE as error:
+        raise DataError(f"{path} is not an image Pillow can read ({error}): replace or delete it.") from None
+
+
+def channels_of(mode: str) -> int:
+    """1 for a grayscale image, 3 for colour (RGB, palette, CMYK: converted to RGB)."""
+    return 1 if mode in GRAYSCALE else 3

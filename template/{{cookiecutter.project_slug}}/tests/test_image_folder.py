@@ -1,0 +1,213 @@
+"""A folder of real PNG files, one subfolder per class: listed, split, standardised and trained on."""
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torchvision.transforms import v2
+
+from {{ cookiecutter.package_name }}.data import ImageFolderDataModule
+
+from .helpers.images import write_digit_images
+
+PROJECT = Path(__file__).resolve().parents[1]
+CONFIG = str(PROJECT / "configs" / "folder_cnn.yaml")
+TEST_ACCURACY = re.compile(r"test/acc\W+([0-9.]+)")
+
+
+def test_classes_and_sizes_come_from_the_folder_before_any_image_is_decoded(image_folder: Path):
+    data = ImageFolderDataModule(str(image_folder), image_size=28)
+    assert data.classes == [str(digit) for digit in range(10)] and data.num_classes == 10
+    assert data.input_shape == (1, 28, 28) and data.in_channels == 1
+    assert ImageFolderDataModule(str(image_folder)).input_shape == (1, 8, 8)  # the images' own size
+    assert ImageFolderDataModule(str(image_folder), channels=3).in_channels == 3
+    assert not data.files and not data.splits
+
+
+def test_seeded_split_and_training_statistics(image_folder: Path):
+    data = ImageFolderDataModule(str(image_folder), image_size=28, batch_size=16, seed=3)
+    data.setup("fit")
+    files = data.files
+    assert {split: len(samples) for split, samples in files.items()} == {"train": 210, "val": 45, "test": 45}
+    everything = [path for samples in files.values() for path, _ in samples]
+    assert len(set(everything)) == 300 and all(
+        int(path.parent.name) == label for path, label in files["train"]
+    )
+
+    again = ImageFolderDataModule(str(image_folder), image_size=28, seed=3)
+    again.setup("fit")
+    assert again.files == files  # the same split from the same seed
+
+    images, labels = next(iter(data.val_dataloader()))
+    assert images.shape == (16, 1, 28, 28) and images.dtype == torch.float32 and labels.dtype == torch.int64
+    # Statistics of the training images only (resized as served), used to standardise every split.
+    pixels = torch.stack([resized(path) for path, _ in files["train"]])
+    assert torch.allclose(data.mean, pixels.mean().reshape(1), atol=1e-5)
+    assert torch.allclose(data.std, pixels.std(correction=0).reshape(1), atol=1e-5)
+    train = torch.cat([batch for batch, _ in data.train_dataloader()])
+    assert abs(train.mean().item()) < 1e-4 and abs(train.std().item() - 1) < 1e-3
+
+
+def resized(path: Path) -> torch.Tensor:
+    image = v2.functional.pil_to_tensor(Image.open(path).convert("L"))
+    return v2.functional.resize(image, [28, 28], antialias=True).float() / 255
+
+
+def test_val_and_test_folders_of_their_own(tmp_path: Path):
+    for split, count in (("train", 20), ("val", 5), ("test", 3)):
+        write_digit_images(tmp_path / split, per_class=count)
+    data = ImageFolderDataModule(
+        str(tmp_path / "train"), val_dir=str(tmp_path / "val"), test_dir=str(tmp_path / "test")
+    )
+    data.setup("fit")
+    assert {split: len(samples) for split, samples in data.files.items()} == {
+        "train": 200,
+        "val": 50,
+        "test": 30,
+    }
+
+
+def test_drop_last_and_augmentation_change_training_batches_only(image_folder: Path):
+    rotate = v2.RandomRotation(degrees=(90, 90))
+    data = ImageFolderDataModule(
+        str(image_folder), image_size=28, batch_size=32, drop_last=True, augment=[rotate]
+    )
+    data.setup("fit")
+    assert [len(labels) for _, labels in data.train_dataloader()] == [32] * 6  # 210 images: 10 left out
+    assert [len(labels) for _, labels in data.val_dataloader()] == [32, 13]
+    plain = ImageFolderDataModule(str(image_folder), image_size=28, batch_size=32)
+    plain.setup("fit")
+    assert torch.equal(next(iter(data.val_dataloader()))[0], next(iter(plain.val_dataloader()))[0])
+    path, _ = data.files["train"][0]
+    augmented = data.splits["train"][0][0]
+    standardised = plain.splits["train"][0][0]
+    assert data.files["train"][0] == plain.files["train"][0]
+    assert torch.allclose(augmented, v2.functional.rotate(standardised, 90), atol=1e-5), path
+
+
+def test_statistics_come_back_from_the_checkpoint_without_a_second_pass(image_folder: Path, monkeypatch):
+    data = ImageFolderDataModule(str(image_folder), image_size=28)
+    data.setup("fit")
+    data.train_dataloader()
+    saved = data.state_dict()
+    assert set(saved) == {"mean", "std"}
+
+    restored = ImageFolderDataModule(str(image_folder), image_size=28)
+    restored.setup("test")
+    restored.load_state_dict(saved)
+    monkeypatch.setattr(
+        ImageFolderDataModule, "_training_statistics", lambda self: pytest.fail("computed again")
+    )
+    batch, _ = next(iter(restored.test_dataloader()))
+    assert torch.equal(batch, next(iter(data.test_dataloader()))[0])
+
+
+def test_the_folder_experiment_trains_tests_and_predicts(train, run_folder, image_folder: Path, capsys):
+    folder = f"--data.train_dir={image_folder}"
+    train("fit", "--config", CONFIG, folder, "--trainer.max_epochs=1", "--data.num_workers=1")
+    run = run_folder("folder_cnn")
+    train("test", "--config", CONFIG, folder, "--ckpt_path=best")
+    assert float(TEST_ACCURACY.search(capsys.readouterr().out).group(1)) > 0.2  # one epoch: beyond chance
+    checkpoint = torch.load(run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
+    assert set(checkpoint["ImageFolderDataModule"]) == {"mean", "std"}
+
+    train("predict", "--config", CONFIG, folder, "--ckpt_path=best", "--trainer.logger=false")
+    (predictions,) = run.glob("predictions-*.csv")
+    assert len(predictions.read_text().splitlines()) == 1 + 45  # a row per test image
+
+
+@pytest.mark.slow  # two full trainings, about a minute
+def test_png_files_train_as_well_as_the_digits_in_memory(train, tmp_path: Path, capsys):
+    """The default experiment's CNN and schedule, on the same 1,797 digits: from memory, and from
+    PNG files decoded one at a time (8-bit, so slightly coarser than scikit-learn's 17 levels)."""
+    folder = write_digit_images(tmp_path / "digits")
+    accuracy = {}
+    for name, args in (("memory", []), ("files", ["--config", CONFIG, f"--data.train_dir={folder}"])):
+        train("fit", *args, "--trainer.max_epochs=8", "--trainer.enable_progress_bar=false")
+        capsys.readouterr()
+        train("test", *args, "--ckpt_path=best", "--trainer.enable_progress_bar=false")
+        accuracy[name] = float(TEST_ACCURACY.search(capsys.readouterr().out).group(1))
+    assert accuracy["memory"] >= 0.95 and accuracy["files"] >= accuracy["memory"] - 0.02, accuracy
+
+
+def truncate(folder: Path) -> Path:
+    path = next((folder / "3").iterdir())
+    path.write_bytes(path.read_bytes()[:60])
+    return path
+
+
+def not_an_image(folder: Path) -> Path:
+    path = folder / "5" / "notes.png"
+    path.write_text("not an image")
+    return path
+
+
+def mixed_sizes(folder: Path) -> Path:
+    path = folder / "7" / "big.png"
+    Image.fromarray(np.zeros((12, 10), dtype=np.uint8)).save(path)
+    return path
+
+
+def mixed_channels(folder: Path) -> Path:
+    path = folder / "9" / "colour.png"
+    Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def empty_class(folder: Path) -> Path:
+    shutil.rmtree(folder / "4")
+    (folder / "4").mkdir()
+    return folder / "4"
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (truncate, "{path} is damaged or cut short"),
+        (not_an_image, "{path} is not an image Pillow can read"),
+        (mixed_sizes, "{path} is 10x12 pixels, other images 8x8: set --data.image_size"),
+        (mixed_channels, "{path} has 3 channels, other images 1: set --data.channels"),
+        (empty_class, "{path} has no images (.jpg"),
+    ],
+)
+def test_a_bad_file_is_named_before_training(refused, image_folder: Path, run_folders, damage, message: str):
+    path = damage(image_folder)
+    # The config resizes to 28x28, the CNN's size; a vector network takes the images' own.
+    own_size = ["--data.image_size=null", "--model.net=TwoLayerNet"] if damage is mixed_sizes else []
+    err = refused("fit", "--config", CONFIG, f"--data.train_dir={image_folder}", *own_size)
+    assert err.splitlines()[-1].startswith(f"error: {message.format(path=path)}"), err
+    assert not run_folders("folder_cnn")  # refused before a run folder is kept
+
+
+def test_a_damaged_validation_image_read_in_a_worker_process_is_named(refused, tmp_path: Path):
+    """Only training images are decoded before training; a damaged validation image is named when
+    a worker process reads it, in one line as well."""
+    train_dir, val_dir = write_digit_images(tmp_path / "train", 5), write_digit_images(tmp_path / "val", 2)
+    path = truncate(val_dir)
+    folders = [f"--data.train_dir={train_dir}", f"--data.val_dir={val_dir}"]
+    err = refused("fit", "--config", CONFIG, *folders, "--data.num_workers=1", "--trainer.max_epochs=1")
+    assert err.splitlines()[-1].startswith(f"error: {path} is damaged or cut short"), err
+
+
+@pytest.mark.parametrize(
+    ("folders", "message"),
+    [
+        (["--data.train_dir=missing"], "--data.train_dir missing is not a folder"),
+        (["--data.train_dir=empty"], "--data.train_dir empty has no class folders: put each class's images"),
+        (
+            ["--data.val_dir=other"],
+            "--data.val_dir other has the class folders 0, 1, but --data.train_dir {images} has 0, 1, 2,",
+        ),
+    ],
+)
+def test_a_folder_without_the_expected_class_folders(refused, image_folder: Path, folders, message: str):
+    (image_folder.parent / "empty").mkdir()
+    write_digit_images(image_folder.parent / "other", per_class=1)
+    for digit in range(2, 10):
+        shutil.rmtree(image_folder.parent / "other" / str(digit))
+    err = refused("fit", "--config", CONFIG, f"--data.train_dir={image_folder}", *folders)
+    assert err.splitlines()[-1].startswith(f"error: {message.format(images=image_folder)}"), err
