@@ -60,6 +60,7 @@ class ImageFolderDataModule(ClassificationDataModule):
         check_split(0 if val_dir else val_fraction, 0 if test_dir else test_fraction)
         self.save_hyperparameters()
         self.persistent_workers, self.drop_last = persistent_workers, drop_last
+        self.augment = augment or []  # the transforms themselves (hparams may hold their configs)
         self.classes = class_folders(Path(train_dir), "--data.train_dir")
         self.num_classes = len(self.classes)
         (width, height), mode = header(first_image(Path(train_dir), self.classes))
@@ -136,8 +137,8 @@ class ImageFolderDataModule(ClassificationDataModule):
         steps = [v2.PILToTensor()]
         if self.hparams.image_size:
             steps.append(v2.Resize(self.input_shape[1:], antialias=True))
-        if split == "train" and standardize and self.hparams.augment:
-            steps.extend(self.hparams.augment)
+        if split == "train" and standardize:
+            steps.extend(self.augment)
         steps.append(v2.ToDtype(torch.float32, scale=True))
         if standardize:
             steps.append(v2.Normalize(self.mean.tolist(), self.std.tolist()))
