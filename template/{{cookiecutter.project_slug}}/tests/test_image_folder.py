@@ -113,10 +113,8 @@ def test_the_folder_experiment_trains_tests_and_predicts(train, run_folder, imag
     train("fit", "--config", CONFIG, folder, *rotate, "--trainer.max_epochs=1", "--data.num_workers=1")
     run = run_folder("folder_cnn")
     (config,) = (run / "configs").glob("*-fit.yaml")
-    augment = yaml.safe_load(config.read_text())["data"]["init_args"]["augment"]
-    assert augment == [
-        {"class_path": "torchvision.transforms.v2.RandomRotation", "init_args": {"degrees": [-10, 10]}}
-    ]
+    (augment,) = yaml.safe_load(config.read_text())["data"]["init_args"]["augment"]  # a rerun gets it back
+    assert augment["class_path"].endswith("RandomRotation") and augment["init_args"]["degrees"] == [-10, 10]
     train("test", "--config", CONFIG, folder, "--ckpt_path=best")
     assert float(TEST_ACCURACY.search(capsys.readouterr().out).group(1)) > 0.2  # one epoch: beyond chance
     checkpoint = torch.load(run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
