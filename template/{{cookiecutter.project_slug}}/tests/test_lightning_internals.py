@@ -28,9 +28,8 @@ def test_the_checkpoint_members_are_there(tmp_path):
     assert callable(getattr(checkpoint, "_monitor_candidates", None)), (
         f"ModelCheckpoint._monitor_candidates: {CHANGED}"
     )
-    assert hasattr(checkpoint, "_last_global_step_saved"), (
-        f"ModelCheckpoint._last_global_step_saved: {CHANGED}"
-    )
+    for name in ("_last_global_step_saved", "_every_n_train_steps"):
+        assert hasattr(checkpoint, name), f"ModelCheckpoint.{name}: {CHANGED}"
     assert isinstance(trainer._logger_connector.should_update_logs, bool), f"should_update_logs: {CHANGED}"
 
 

@@ -27,6 +27,11 @@ def leave_out_upstream_notices() -> None:
         "You requested to overfit but enabled train dataloader shuffling",
         module=r"lightning\.pytorch",
     )
+    # StreamingDataModule's LitData datasets give each worker process its own samples, which is
+    # what this warning asks a dataset with a length to do.
+    warnings.filterwarnings(
+        "ignore", "Your `IterableDataset` has `__len__` defined", module=r"lightning\.pytorch"
+    )
     # Lightning's own code calls an API that PyTorch deprecated; nothing in this project does.
     warnings.filterwarnings(
         "ignore",

@@ -48,6 +48,12 @@ def saves_at_train_epoch_end(checkpoint: ModelCheckpoint, trainer: Trainer) -> b
     return checkpoint._should_save_on_train_epoch_end(trainer)
 
 
+def saves_every_n_train_steps(checkpoint: ModelCheckpoint, trainer: Trainer) -> bool:
+    """Whether this training step is one of the checkpoint's `every_n_train_steps`."""
+    every = checkpoint._every_n_train_steps
+    return every > 0 and trainer.global_step % every == 0
+
+
 def write_last_checkpoint(
     checkpoint: ModelCheckpoint, trainer: Trainer, unless_saved_at_this_step: bool = False
 ) -> None:

@@ -7,7 +7,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ..checkpoints import rng_states, set_rng_states
-from ..lightning_internals import saves_at_train_epoch_end, write_last_checkpoint
+from ..lightning_internals import saves_at_train_epoch_end, saves_every_n_train_steps, write_last_checkpoint
 
 
 class Checkpoint(ModelCheckpoint):
@@ -21,7 +21,9 @@ class Checkpoint(ModelCheckpoint):
       ends, so `--ckpt_path last` carries on from there (the interrupted epoch starts again).
 
     - `last` after every validation, as Lightning did before 2.6 (2.6 writes it only when the
-      best checkpoint changes).
+      best checkpoint changes), and every `every_n_train_steps` steps when that is set, also
+      before the first validation (Lightning waits for the metric): a run with long epochs
+      resumes from the middle of one.
 
     Lightning writes each checkpoint to a temporary file and then renames it: a crash during a
     save leaves the previous `last.ckpt` whole.
@@ -43,6 +45,11 @@ class Checkpoint(ModelCheckpoint):
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         super().on_train_epoch_end(trainer, pl_module)
         if self.save_last and saves_at_train_epoch_end(self, trainer):
+            write_last_checkpoint(self, trainer, unless_saved_at_this_step=True)
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args) -> None:
+        super().on_train_batch_end(trainer, pl_module, *args)
+        if self.save_last and saves_every_n_train_steps(self, trainer):
             write_last_checkpoint(self, trainer, unless_saved_at_this_step=True)
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:

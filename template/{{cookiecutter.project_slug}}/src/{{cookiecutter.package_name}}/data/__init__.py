@@ -11,6 +11,7 @@ from .crop_yields import CropYieldsDataModule
 from .digits import DigitsDataModule
 from .folder import ImageFolderDataModule
 from .mnist import FashionMNISTDataModule, MNISTDataModule
+from .streaming import StreamingDataModule
 from .teacher import TeacherDataModule
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "FashionMNISTDataModule",
     "ImageFolderDataModule",
     "MNISTDataModule",
+    "StreamingDataModule",
     "TeacherDataModule",
 ]

@@ -54,8 +54,9 @@ class DataModule(LightningDataModule):
         self, batch_size: PositiveInt, num_workers: NonNegativeInt, seed: int, keep_on_gpu: bool = True
     ) -> None:
         super().__init__()
-        self.batch_size = batch_size
-        self.num_workers = num_workers
+        # Plain ints, not jsonargparse's restricted types: loaders' states saved in checkpoints
+        # hold them, and checkpoints are loaded with `weights_only=True`.
+        self.batch_size, self.num_workers = int(batch_size), int(num_workers)
         self.seed = seed
         self.keep_on_gpu = keep_on_gpu
         self.splits: dict[str, Dataset] = {}
@@ -83,12 +84,20 @@ class DataModule(LightningDataModule):
                 }
         return self._on_device.get(split, self.splits[split].tensors)
 
+    @property
+    def on_cuda(self) -> bool:
+        """Whether the trainer runs on CUDA GPUs (then page-locked memory speeds up copies to them)."""
+        return self.trainer is not None and isinstance(self.trainer.accelerator, CUDAAccelerator)
+
+    def dataset(self, split: str) -> Dataset:
+        """The split's samples, one `(input, target)` pair per index, as the loaders serve them."""
+        return self.splits[split]
+
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
-        trainer = self.trainer
-        on_cuda = trainer is not None and isinstance(trainer.accelerator, CUDAAccelerator)
-        dataset = self.splits[split]
+        on_cuda = self.on_cuda
+        dataset = self.dataset(split)
         if isinstance(dataset, TensorDataset):
-            tensors = self._tensors(split, trainer.strategy.root_device if on_cuda else None)
+            tensors = self._tensors(split, self.trainer.strategy.root_device if on_cuda else None)
             dataset = TensorBatches(*tensors)
             batching = {"collate_fn": already_batched}
             on_cuda = on_cuda and tensors[0].device.type == "cpu"  # not kept on the GPU

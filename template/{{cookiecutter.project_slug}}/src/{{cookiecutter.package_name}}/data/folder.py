@@ -126,12 +126,12 @@ class ImageFolderDataModule(ClassificationDataModule):
                 f"--data.channels to 1 (grayscale) or 3 (colour) to convert every image."
             )
 
-    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
+    def dataset(self, split: str) -> "ImageFiles":
         if not self.splits:  # after a checkpoint's statistics are loaded, if there is one
             if self.mean is None:  # to test or predict without a checkpoint
                 self.mean, self.std = self._training_statistics()
             self.splits = {name: self._dataset(name, standardize=True) for name in self.files}
-        return super()._loader(split, shuffle)
+        return self.splits[split]
 
     def _dataset(self, split: str, standardize: bool) -> "ImageFiles":
         steps = [v2.PILToTensor()]

@@ -1,0 +1,215 @@
+"""Streaming: real LitData chunks written by `python convert.py`, trained from, under DDP, resumed."""
+
+import hashlib
+import json
+import runpy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from lightning.pytorch import Callback
+from litdata import StreamingDataset
+
+from {{ cookiecutter.package_name }}.data import DigitsDataModule, StreamingDataModule
+
+PROJECT = Path(__file__).resolve().parents[1]
+STREAM = ["--data=StreamingDataModule", "--trainer.enable_progress_bar=false", "--trainer.logger=false"]
+
+
+def convert(*args: str) -> None:
+    """`python convert.py <args>`, in this process."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "argv", ["convert.py", *args])
+        runpy.run_path(str(PROJECT / "convert.py"), run_name="__main__")
+
+
+@pytest.fixture(scope="session")
+def digits_chunks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default experiment's digits, converted once per session."""
+    folder = tmp_path_factory.mktemp("chunks")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)  # to see that converting writes nothing else
+        convert("digits")
+    assert sorted(path.name for path in folder.iterdir()) == ["digits"]
+    return folder / "digits"
+
+
+class RecordInputs(Callback):
+    """Appends a fingerprint of every training input a process sees to
+    `folder`/rank<r>-epoch<e>.txt, in the order it sees them."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = Path(folder)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
+        x, _ = batch
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with (self.folder / f"rank{trainer.global_rank}-epoch{trainer.current_epoch}.txt").open("a") as file:
+            file.writelines(f"{fingerprint(row)}\n" for row in x.flatten(1))
+
+
+class CrashAt(Callback):
+    """Fails the run when training step `step` + 1 begins."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
+        if trainer.global_step == self.step:
+            raise RuntimeError(f"crash at step {self.step}")
+
+
+def fingerprint(row: torch.Tensor) -> str:
+    return hashlib.sha1(row.contiguous().numpy().tobytes()).hexdigest()[:16]
+
+
+def seen(folder: Path, rank: int, epoch: int) -> list[str]:
+    return (folder / f"rank{rank}-epoch{epoch}.txt").read_text().split()
+
+
+def test_convert_writes_every_split_as_the_datamodule_serves_it(digits_chunks: Path):
+    description = json.loads((digits_chunks / "dataset.json").read_text())
+    assert description["splits"] == {"train": 1257, "val": 270, "test": 270}
+    assert description["input_shape"] == [1, 28, 28] and description["num_classes"] == 10
+    served = DigitsDataModule()
+    served.setup()
+    for split in ("train", "val", "test"):
+        stored = StreamingDataset(str(digits_chunks / split))  # in order: no shuffle
+        x, y = served.splits[split].tensors
+        items = [stored[i] for i in range(len(stored))]
+        assert [item["index"] for item in items] == list(range(len(x)))
+        assert torch.equal(torch.stack([item["x"] for item in items]), x)
+        assert torch.equal(torch.stack([item["y"] for item in items]), y)
+
+
+def test_sizes_come_from_the_description_and_a_fit_runs(digits_chunks: Path, train, run_folder):
+    data = StreamingDataModule(str(digits_chunks))
+    assert (data.input_shape, data.in_channels, data.num_classes, data.out_features) == (
+        (1, 28, 28),
+        1,
+        10,
+        10,
+    )
+    assert not hasattr(data, "target_shape")
+    train("fit", *STREAM, f"--data.input_dir={digits_chunks}", "--trainer.fast_dev_run=true")
+    assert (run_folder() / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_a_run_resumed_in_the_middle_of_an_epoch_sees_what_an_unbroken_run_sees(
+    digits_chunks: Path, train, workdir: Path, run_folders
+):
+    """An unbroken run of two epochs, and one that crashes in step 8 of its 20 per epoch and is
+    resumed from the checkpoint taken every 7 steps: the same samples, in the same order, and the
+    same weights at the end (the loader's position is in the checkpoint)."""
+    args = [*STREAM, f"--data.input_dir={digits_chunks}", "--data.num_workers=1", "--trainer.max_epochs=2"]
+    args += ["--checkpoint.every_n_train_steps=7", "--trainer.callbacks+=tests.test_streaming.RecordInputs"]
+    train("fit", *args, f"--trainer.callbacks.folder={workdir / 'unbroken'}")
+    crash = ["--trainer.callbacks+=tests.test_streaming.CrashAt", "--trainer.callbacks.step=7"]
+    with pytest.raises(RuntimeError, match="crash at step 7"):
+        train("fit", *args, f"--trainer.callbacks.folder={workdir / 'broken'}", *crash)
+    train("fit", *args, f"--trainer.callbacks.folder={workdir / 'resumed'}", "--ckpt_path=last")
+
+    unbroken = [seen(workdir / "unbroken", 0, epoch) for epoch in (0, 1)]
+    assert len(unbroken[0]) == len(unbroken[1]) == 1257 and unbroken[0] != unbroken[1]  # shuffled per epoch
+    assert seen(workdir / "broken", 0, 0) == unbroken[0][: 8 * 64]  # the 8th batch: read, not trained on
+    assert seen(workdir / "resumed", 0, 0) == unbroken[0][7 * 64 :]
+    assert seen(workdir / "resumed", 0, 1) == unbroken[1]
+
+    first, second = run_folders()
+    weights = [
+        torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
+        for run in (first, second)
+    ]
+    assert all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0])
+
+
+@pytest.mark.slow  # two processes
+def test_ddp_processes_share_out_every_sample_once_per_epoch(workdir: Path, process_env):
+    """Random vectors (each one different), 384 to train on: 2 processes x 24 batches of 8."""
+    chunks = workdir / "teacher"
+    config = ["--config", str(PROJECT / "configs" / "random_mlp.yaml")]
+    convert(str(chunks), *config, "--data.num_samples=512")
+    training = StreamingDataset(str(chunks / "train"))
+    everything = {fingerprint(training[i]["x"]) for i in range(len(training))}
+    assert len(everything) == 384
+
+    ddp = [
+        "--trainer.accelerator=cpu",
+        "--trainer.devices=2",
+        "--trainer.strategy=ddp",
+        "--data.batch_size=8",
+    ]
+    record = [
+        "--trainer.callbacks+=tests.test_streaming.RecordInputs",
+        f"--trainer.callbacks.folder={workdir}",
+    ]
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "train.py"), "fit", *config, *STREAM, f"--data.input_dir={chunks}"]
+        + [*ddp, *record, "--trainer.max_epochs=2"],
+        cwd=workdir,
+        env={**process_env, "PYTHONPATH": str(PROJECT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for epoch in (0, 1):
+        first, second = seen(workdir, 0, epoch), seen(workdir, 1, epoch)
+        assert len(first) == len(second) == 192
+        assert not set(first) & set(second) and set(first) | set(second) == everything
+    assert seen(workdir, 0, 0) != seen(workdir, 0, 1)
+
+
+def unfinished(folder: Path) -> None:
+    (folder / "dataset.json").unlink()
+
+
+def other_format(folder: Path) -> None:
+    (folder / "dataset.json").write_text('{"format": 99, "written_by": "a later project"}')
+
+
+def lost_chunks(folder: Path) -> None:
+    (folder / "val" / "index.json").unlink()
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (unfinished, " has no dataset.json: it is not a folder that `python convert.py` finished writing."),
+        (other_format, " was written in format 99 (by a later project); this project reads format 1."),
+        (lost_chunks, ": the val chunks do not hold the 270 samples dataset.json lists"),
+    ],
+)
+def test_a_chunk_folder_that_is_not_complete_is_refused_before_training(
+    refused, digits_chunks: Path, tmp_path: Path, run_folders, damage, message: str
+):
+    folder = shutil.copytree(digits_chunks, tmp_path / "chunks")
+    damage(folder)
+    err = refused("fit", *STREAM, f"--data.input_dir={folder}")
+    assert err.splitlines()[-1].startswith(f"error: --data.input_dir {folder}{message}"), err
+    assert not run_folders()
+
+
+def test_convert_refuses_an_output_that_is_not_empty_and_keeps_it(capsys, workdir: Path, snapshot):
+    (workdir / "chunks").mkdir()
+    (workdir / "chunks" / "notes.txt").write_text("mine")
+    before = snapshot()
+    with pytest.raises(SystemExit) as exit_info:
+        convert("chunks")
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "error: chunks is not empty: give a new folder (nothing in it is replaced)."
+    )
+    assert snapshot() == before
+
+
+def test_without_litdata_streaming_says_how_to_install_it(refused, digits_chunks: Path, monkeypatch):
+    monkeypatch.setattr("{{ cookiecutter.package_name }}.data.streaming.find_spec", lambda name: None)
+    err = refused("fit", *STREAM, f"--data.input_dir={digits_chunks}")
+    assert (
+        err.splitlines()[-1]
+        == 'error: streaming needs LitData, which is not installed: pip install -e ".[streaming]"'
+    )
