@@ -108,19 +108,20 @@ def test_statistics_come_back_from_the_checkpoint_without_a_second_pass(image_fo
 
 
 def test_the_folder_experiment_trains_tests_and_predicts(train, run_folder, image_folder: Path, capsys):
-    folder = f"--data.train_dir={image_folder}"
+    folder = [f"--data.train_dir={image_folder}", "--data.num_workers=0"]
     rotate = ["--data.augment+=torchvision.transforms.v2.RandomRotation", "--data.augment.degrees=[-10,10]"]
-    train("fit", "--config", CONFIG, folder, *rotate, "--trainer.max_epochs=1", "--data.num_workers=1")
+    train("fit", "--config", CONFIG, *folder, *rotate, "--trainer.max_epochs=1")
     run = run_folder("folder_cnn")
     (config,) = (run / "configs").glob("*-fit.yaml")
     (augment,) = yaml.safe_load(config.read_text())["data"]["init_args"]["augment"]  # a rerun gets it back
     assert augment["class_path"].endswith("RandomRotation") and augment["init_args"]["degrees"] == [-10, 10]
-    train("test", "--config", CONFIG, folder, "--ckpt_path=best")
+    capsys.readouterr()
+    train("test", "--config", CONFIG, *folder, "--ckpt_path=best")
     assert float(TEST_ACCURACY.search(capsys.readouterr().out).group(1)) > 0.2  # one epoch: beyond chance
     checkpoint = torch.load(run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
     assert set(checkpoint["ImageFolderDataModule"]) == {"mean", "std"}
 
-    train("predict", "--config", CONFIG, folder, "--ckpt_path=best", "--trainer.logger=false")
+    train("predict", "--config", CONFIG, *folder, "--ckpt_path=best", "--trainer.logger=false")
     (predictions,) = run.glob("predictions-*.csv")
     assert len(predictions.read_text().splitlines()) == 1 + 45  # a row per test image
 

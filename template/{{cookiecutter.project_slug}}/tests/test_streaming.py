@@ -98,6 +98,7 @@ def test_sizes_come_from_the_description_and_a_fit_runs(digits_chunks: Path, tra
     assert (run_folder() / "checkpoints" / "last.ckpt").is_file()
 
 
+@pytest.mark.slow  # three fits with a worker process each
 def test_a_run_resumed_in_the_middle_of_an_epoch_sees_what_an_unbroken_run_sees(
     digits_chunks: Path, train, workdir: Path, run_folders
 ):

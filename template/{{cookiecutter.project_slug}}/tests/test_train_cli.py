@@ -39,7 +39,7 @@ def test_every_experiment_trains_and_validates_one_batch(
     data_args = {
         "mnist_cnn": [f"--data.data_dir={mnist_dir}", "--data.download=false"],
         "fashion_mnist_cnn": [f"--data.data_dir={mnist_dir}", "--data.download=false"],
-        "folder_cnn": [f"--data.train_dir={image_folder}"],
+        "folder_cnn": [f"--data.train_dir={image_folder}", "--data.num_workers=0"],
     }.get(experiment, [])
     config = ["--config", str(CONFIGS / f"{experiment}.yaml"), *data_args]
     train("fit", *config, "--trainer.fast_dev_run=true")
