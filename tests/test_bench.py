@@ -84,3 +84,21 @@ def test_the_sweep_figure_comes_from_the_trials_records(default_project: Path):
     figures = load_bench_runner().sweep_overhead(default_project, sys.executable, trials=2)
     assert figures["trials"] == 2
     assert 0 < figures["outside_fit_s"] < figures["startup_s"] and figures["fit_s"] > 0
+
+
+def test_the_data_sources_figure_times_every_source_and_measures_memory(
+    default_project: Path, tmp_path: Path
+):
+    figures = load_bench_runner().data_sources(default_project, sys.executable, tmp_path, scales=(1, 2))
+    assert list(figures["times"]) == [
+        "memory",
+        "folder, 0 workers",
+        "folder, 1 workers",
+        "folder, 2 workers",
+        "streaming, 0 workers",
+        "streaming, 1 workers",
+    ]
+    assert all(ms > 0 for ms in figures["times"].values())
+    assert set(figures["memory"]) == {(s, n) for s in ("memory", "streaming") for n in (1, 2)}
+    assert all(mb > 100 for mb in figures["memory"].values())  # torch alone takes more
+    assert (tmp_path / "data-sources" / "teacher-x2" / "dataset.json").is_file()

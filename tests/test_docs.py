@@ -42,7 +42,9 @@ def test_extending_examples_run_in_a_generated_project(default_project: Path):
     run(default_project, sys.executable, "-m", "ruff", "format", "--check", *written)
 
     commands = [line for block in COMMAND_BLOCK.finditer(page) for line in block["lines"].splitlines()]
-    assert commands and all(line.startswith(("python train.py ", "python scripts/", "pytest ")) for line in commands)
+    assert commands and all(
+        line.startswith(("python train.py ", "python scripts/", "pytest ")) for line in commands
+    )
     for line in commands:
         program, *args = shlex.split(line)
         module = [] if program == "python" else ["-m", "pytest"]
