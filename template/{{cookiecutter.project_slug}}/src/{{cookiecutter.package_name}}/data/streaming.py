@@ -90,7 +90,7 @@ class StreamingDataModule(DataModule):
         dataset = StreamingDataset(
             f"{self.hparams.input_dir.rstrip('/')}/{split}",
             shuffle=shuffle,
-            seed=torch.initial_seed(),  # the run's (set by seed_everything), as for the other datamodules
+            seed=torch.initial_seed() % 2**32,  # the run's (seed_everything); LitData takes 32 bits
             transform=as_pair,
             max_cache_size=self.hparams.max_cache_size,
         )
