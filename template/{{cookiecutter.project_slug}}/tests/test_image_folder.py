@@ -1,5 +1,6 @@
 """A folder of real PNG files, one subfolder per class: listed, split, standardised and trained on."""
 
+import csv
 import re
 import shutil
 from pathlib import Path
@@ -123,7 +124,11 @@ def test_the_folder_experiment_trains_tests_and_predicts(train, run_folder, imag
 
     train("predict", "--config", CONFIG, *folder, "--ckpt_path=best", "--trainer.logger=false")
     (predictions,) = run.glob("predictions-*.csv")
-    assert len(predictions.read_text().splitlines()) == 1 + 45  # a row per test image
+    with predictions.open() as file:
+        rows = list(csv.DictReader(file))
+    data = ImageFolderDataModule(str(image_folder))
+    data.setup("test")
+    assert [(row["file"], int(row["target"])) for row in rows] == [(str(p), c) for p, c in data.files["test"]]
 
 
 @pytest.mark.slow  # two full trainings, about a minute

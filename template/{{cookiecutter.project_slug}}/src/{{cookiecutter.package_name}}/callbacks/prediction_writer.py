@@ -15,9 +15,10 @@ from ..tracking import unused_path
 class PredictionWriter(BasePredictionWriter):
     """Write what `predict` returns to `<folder>/predictions-<time>.csv`, batch by batch.
 
-    Row i is input i of the predict split (the `index` column); each output becomes one column,
-    or one per value (`probabilities_0`, `probabilities_1`, ...), followed by the input's
-    `target` when the data has one. The folder defaults to the run's folder; under DDP each
+    Row i is input i of the predict split (the `index` column), with its file when the data is
+    files (the `file` column); each output becomes one column, or one per value
+    (`probabilities_0`, `probabilities_1`, ...), followed by the input's `target` when the data
+    has one. The folder defaults to the run's folder; under DDP each
     process writes its own file (`-rank<N>`) into rank zero's folder, and its `index` column says
     which inputs it got. Earlier files are never overwritten.
     """
@@ -36,6 +37,8 @@ class PredictionWriter(BasePredictionWriter):
         self.path = unused_path(folder, f"predictions-{time.strftime('%Y%m%d-%H%M%S')}{suffix}.csv")
         self._file = self.path.open("x", newline="")  # "x": fails rather than overwrite
         self._writer = None
+        named = getattr(trainer.datamodule, "sample_names", None)
+        self._names = named("test") if named else None  # predict runs on the test split
 
     def write_on_batch_end(
         self,
@@ -55,11 +58,13 @@ class PredictionWriter(BasePredictionWriter):
             flat = tensor.detach().cpu().reshape(len(tensor), -1)
             names += [name] if flat.shape[1] == 1 else [f"{name}_{i}" for i in range(flat.shape[1])]
             values.append(flat.tolist())
+        first = ["index", "file"] if self._names else ["index"]
         if self._writer is None:
             self._writer = csv.writer(self._file)
-            self._writer.writerow(["index", *names])
+            self._writer.writerow([*first, *names])
         for index, *parts in zip(batch_indices, *values, strict=True):
-            self._writer.writerow([index, *(_format(value) for part in parts for value in part)])
+            name = [self._names[index]] if self._names else []
+            self._writer.writerow([index, *name, *(_format(value) for part in parts for value in part)])
 
     def on_predict_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self._file.close()

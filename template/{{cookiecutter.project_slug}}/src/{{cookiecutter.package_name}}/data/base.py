@@ -93,6 +93,11 @@ class DataModule(LightningDataModule):
         """The split's samples, one `(input, target)` pair per index, as the loaders serve them."""
         return self.splits[split]
 
+    def sample_names(self, split: str) -> list[str] | None:
+        """What each sample of the split is called, where samples have names (files): predict's
+        CSV gives them beside each row's index."""
+        return None
+
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
         on_cuda = self.on_cuda
         dataset = self.dataset(split)

@@ -144,6 +144,9 @@ class ImageFolderDataModule(ClassificationDataModule):
             steps.append(v2.Normalize(self.mean.tolist(), self.std.tolist()))
         return ImageFiles(self.files[split], v2.Compose(steps), self.in_channels)
 
+    def sample_names(self, split: str) -> list[str]:
+        return [str(path) for path, _ in self.files[split]]
+
     def _training_statistics(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-channel mean and std of the training images, resized but not augmented: one pass
         over them in the datamodule's worker processes."""
