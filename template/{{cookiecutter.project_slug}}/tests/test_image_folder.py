@@ -14,7 +14,7 @@ from torchvision.transforms import v2
 
 from {{ cookiecutter.package_name }}.data import ImageFolderDataModule
 
-from .helpers.images import write_digit_images
+from .helpers.images import truncate, write_digit_images
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONFIG = str(PROJECT / "configs" / "folder_cnn.yaml")
@@ -143,12 +143,6 @@ def test_png_files_train_as_well_as_the_digits_in_memory(train, tmp_path: Path, 
         train("test", *args, "--ckpt_path=best", "--trainer.enable_progress_bar=false")
         accuracy[name] = float(TEST_ACCURACY.search(capsys.readouterr().out).group(1))
     assert accuracy["memory"] >= 0.95 and accuracy["files"] >= accuracy["memory"] - 0.02, accuracy
-
-
-def truncate(folder: Path) -> Path:
-    path = next((folder / "3").iterdir())
-    path.write_bytes(path.read_bytes()[:60])
-    return path
 
 
 def not_an_image(folder: Path) -> Path:

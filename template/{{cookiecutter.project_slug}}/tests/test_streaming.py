@@ -15,6 +15,8 @@ from litdata import StreamingDataset
 
 from {{ cookiecutter.package_name }}.data import DigitsDataModule, StreamingDataModule
 
+from .helpers.images import truncate, write_digit_images
+
 PROJECT = Path(__file__).resolve().parents[1]
 STREAM = ["--data=StreamingDataModule", "--trainer.enable_progress_bar=false", "--trainer.logger=false"]
 
@@ -205,6 +207,19 @@ def test_convert_refuses_an_output_that_is_not_empty_and_keeps_it(capsys, workdi
         "error: chunks is not empty: give a new folder (nothing in it is replaced)."
     )
     assert snapshot() == before
+
+
+def test_convert_names_a_damaged_image_and_leaves_no_folder(capsys, workdir: Path, image_folder: Path):
+    """Validation images are first decoded by LitData's writer processes: the damaged one is named
+    all the same, and the half-written output is removed."""
+    val_dir = write_digit_images(workdir / "val", per_class=2)
+    path = truncate(val_dir)
+    folders = [f"--data.train_dir={image_folder}", f"--data.val_dir={val_dir}"]
+    with pytest.raises(SystemExit) as exit_info:
+        convert("chunks", "--config", str(PROJECT / "configs" / "folder_cnn.yaml"), *folders)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].startswith(f"error: {path} is damaged or cut short")
+    assert not (workdir / "chunks").exists()
 
 
 def test_without_litdata_streaming_says_how_to_install_it(refused, digits_chunks: Path, monkeypatch):

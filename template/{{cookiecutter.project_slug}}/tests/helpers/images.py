@@ -22,3 +22,10 @@ def write_digit_images(folder: Path, per_class: int | None = None) -> Path:
         Image.fromarray((image * 255 / 16).astype(np.uint8)).save(folder / str(label) / f"{index:04d}.png")
         written[label] += 1
     return folder
+
+
+def truncate(folder: Path) -> Path:
+    """Cut the first image of class 3 short, as an interrupted copy leaves it."""
+    path = next((folder / "3").iterdir())
+    path.write_bytes(path.read_bytes()[:60])
+    return path

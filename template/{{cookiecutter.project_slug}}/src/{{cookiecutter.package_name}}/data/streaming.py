@@ -9,6 +9,8 @@ Needs the streaming extra: `pip install -e ".[streaming]"`.
 
 import json
 import math
+import re
+import shutil
 import sys
 import tempfile
 from functools import partial
@@ -51,10 +53,9 @@ class StreamingDataModule(DataModule):
         input_dir: str,
         batch_size: PositiveInt = 64,
         num_workers: NonNegativeInt = 0,
-        seed: int = 0,
         max_cache_size: str = "50GB",
     ) -> None:
-        super().__init__(batch_size, num_workers, seed)
+        super().__init__(batch_size, num_workers, seed=0)  # nothing to draw: the split is stored
         require_litdata()
         self.save_hyperparameters()
         self.description = read_description(input_dir)
@@ -182,18 +183,26 @@ def write_chunks(data: DataModule, output: str, chunk_bytes: str = "64MB", write
         description["num_classes"] = data.num_classes
     else:
         description["target_shape"] = list(data.target_shape)
-    for split, dataset in datasets.items():
-        optimize(
-            fn=partial(sample, dataset),
-            inputs=list(range(len(dataset))),
-            output_dir=f"{output}/{split}",
-            chunk_bytes=chunk_bytes,
-            num_workers=writers,
-            # Writer processes forked, not spawned: they need not import torch and this project
-            # again (seconds per split). macOS's system libraries are not safe to fork.
-            start_method="fork" if sys.platform == "linux" else None,
-            verbose=False,
-        )
+    try:
+        for split, dataset in datasets.items():
+            optimize(
+                fn=partial(sample, dataset),
+                inputs=list(range(len(dataset))),
+                output_dir=f"{output}/{split}",
+                chunk_bytes=chunk_bytes,
+                num_workers=writers,
+                # Writer processes forked, not spawned: they need not import torch and this project
+                # again (seconds per split). macOS's system libraries are not safe to fork.
+                start_method="fork" if sys.platform == "linux" else None,
+                verbose=False,
+            )
+    except RuntimeError as error:  # LitData's, around what a writer process raised
+        if "://" not in output:
+            shutil.rmtree(output, ignore_errors=True)  # new or empty before: only what this wrote
+        found = re.search(r"DataError: (.+)", str(error))  # a damaged file, say
+        if found:
+            raise DataError(found[1]) from None
+        raise
     write_text(f"{output}/{DESCRIPTION}", json.dumps(description, indent=2) + "\n")
     return description
 
