@@ -13,7 +13,7 @@ import torch
 from lightning.pytorch import Callback
 from litdata import StreamingDataset
 
-from {{ cookiecutter.package_name }}.data import DigitsDataModule, StreamingDataModule
+from {{ cookiecutter.package_name }}.data import DataError, DigitsDataModule, StreamingDataModule
 
 from .helpers.images import truncate, write_digit_images
 
@@ -101,6 +101,29 @@ def test_sizes_come_from_the_description_and_a_fit_runs(digits_chunks: Path, tra
 
 
 @pytest.mark.slow  # three fits with a worker process each
+class FolderAsBucket:
+    """Stands in for LitData's storage client of a bucket, which cannot be reached from a test:
+    `s3://bucket/<path>` is `<root>/<path>` on disk."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def download_file(self, remote: str, local: str) -> None:
+        shutil.copyfile(self.root / remote.removeprefix("s3://bucket/"), local)
+
+
+def test_the_description_of_chunks_in_a_bucket_is_read_through_litdatas_storage_client(
+    digits_chunks: Path, monkeypatch
+):
+    monkeypatch.setattr(
+        "litdata.streaming.fs_provider._get_fs_provider", lambda url: FolderAsBucket(digits_chunks.parent)
+    )
+    data = StreamingDataModule("s3://bucket/digits")
+    assert data.num_classes == 10 and data.description["splits"]["train"] == 1257
+    with pytest.raises(DataError, match="s3://bucket/missing has no dataset.json"):
+        StreamingDataModule("s3://bucket/missing")
+
+
 def test_a_run_resumed_in_the_middle_of_an_epoch_sees_what_an_unbroken_run_sees(
     digits_chunks: Path, train, workdir: Path, run_folders
 ):
