@@ -219,16 +219,26 @@ def test_a_chunk_folder_that_is_not_complete_is_refused_before_training(
     assert not run_folders()
 
 
-def test_convert_refuses_an_output_that_is_not_empty_and_keeps_it(capsys, workdir: Path, snapshot):
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["chunks"], "chunks is not empty: give a new folder (nothing in it is replaced)."),
+        (
+            ["new", "--data=StreamingDataModule", "--data.input_dir={digits}"],
+            "--data.input_dir {digits} is chunks already: convert the data it came from.",
+        ),
+    ],
+)
+def test_convert_refuses_and_keeps_what_is_there(
+    capsys, workdir: Path, snapshot, digits_chunks: Path, args: list[str], message: str
+):
     (workdir / "chunks").mkdir()
     (workdir / "chunks" / "notes.txt").write_text("mine")
     before = snapshot()
     with pytest.raises(SystemExit) as exit_info:
-        convert("chunks")
+        convert(*(arg.format(digits=digits_chunks) for arg in args))
     assert exit_info.value.code == 2
-    assert capsys.readouterr().err.splitlines()[-1] == (
-        "error: chunks is not empty: give a new folder (nothing in it is replaced)."
-    )
+    assert capsys.readouterr().err.splitlines()[-1] == f"error: {message.format(digits=digits_chunks)}"
     assert snapshot() == before
 
 

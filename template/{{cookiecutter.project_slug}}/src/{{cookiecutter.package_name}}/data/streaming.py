@@ -167,6 +167,10 @@ def write_chunks(data: DataModule, output: str, chunk_bytes: str = "64MB", write
     from litdata import optimize
 
     output = output.rstrip("/")
+    if isinstance(data, StreamingDataModule):
+        raise DataError(
+            f"--data.input_dir {data.hparams.input_dir} is chunks already: convert the data it came from."
+        )
     if "://" not in output and Path(output).exists() and any(Path(output).iterdir()):
         raise DataError(f"{output} is not empty: give a new folder (nothing in it is replaced).")
     data.setup("fit")
