@@ -8,7 +8,7 @@
 from memory (DigitsDataModule), decoded from PNG files (ImageFolderDataModule, 0, 1 and 2
 workers) and streamed from LitData chunks (StreamingDataModule, 0 and 1 workers); the median of
 epochs 2 to 4 (the first starts the workers).
-`memory`: peak resident memory of a process that loads `scale` x 4,096 random 1,000-feature
+`memory`: resident memory of a process that loads `scale` x 4,096 random 1,000-feature
 vectors (TeacherDataModule's data, 16 MB per 4,096) and reads one training epoch, in memory or
 streamed from the chunks `prepare` wrote beforehand in another process.
 """
@@ -72,7 +72,9 @@ def prepare(folder: Path, scales: list[int]) -> None:
         write_chunks(TeacherDataModule(num_samples=TEACHER * scale), str(folder / f"teacher-x{scale}"))
 
 
-def peak_memory_mb(source: str, scale: int, folder: Path) -> float:
+def memory_mb(source: str, scale: int, folder: Path) -> dict[str, float]:
+    """Peak resident memory (with the pages of chunk files read through memory maps, which the
+    system can drop at any time) and, at the end of the epoch, the process's own (anonymous)."""
     if source == "memory":
         data = TeacherDataModule(num_samples=TEACHER * scale)
         data.setup("fit")
@@ -80,7 +82,11 @@ def peak_memory_mb(source: str, scale: int, folder: Path) -> float:
         data = StreamingDataModule(str(folder / f"teacher-x{scale}"))
     for _ in data.train_dataloader():
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return {
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB on Linux
+        "anonymous_mb": int(status["RssAnon"].split()[0]) / 1024,
+    }
 
 
 if __name__ == "__main__":
@@ -92,5 +98,5 @@ if __name__ == "__main__":
         prepare(Path(args[0]), [int(scale) for scale in args[1:]])
         result = {}
     else:
-        result = {"peak_rss_mb": peak_memory_mb(args[0], int(args[1]), Path(args[2]))}
+        result = memory_mb(args[0], int(args[1]), Path(args[2]))
     Path(os.environ["BENCH_OUT"]).write_text(json.dumps(result))

@@ -100,5 +100,5 @@ def test_the_data_sources_figure_times_every_source_and_measures_memory(
     ]
     assert all(ms > 0 for ms in figures["times"].values())
     assert set(figures["memory"]) == {(s, n) for s in ("memory", "streaming") for n in (1, 2)}
-    assert all(mb > 100 for mb in figures["memory"].values())  # torch alone takes more
+    assert all(m["peak_rss_mb"] >= m["anonymous_mb"] > 100 for m in figures["memory"].values())  # torch: more
     assert (tmp_path / "data-sources" / "teacher-x2" / "dataset.json").is_file()

@@ -94,6 +94,10 @@ class StreamingDataModule(DataModule):
             seed=torch.initial_seed() % 2**32,  # the run's (seed_everything); LitData takes 32 bits
             transform=as_pair,
             max_cache_size=self.hparams.max_cache_size,
+            # LitData's default decodes a run of stored items on each read, to serve the next
+            # ones from: under shuffling they are thrown away (digits, batches of 64: 22 ms a
+            # batch with it, 1.7 ms without).
+            batch_decode=False,
         )
         return ResumableLoader(
             dataset, batch_size=self.batch_size, num_workers=self.num_workers, pin_memory=self.on_cuda
