@@ -13,7 +13,8 @@ import torch
 from lightning.pytorch import Callback
 from litdata import StreamingDataset
 
-from {{ cookiecutter.package_name }}.data import DataError, DigitsDataModule, StreamingDataModule
+from {{ cookiecutter.package_name }}.data import DigitsDataModule, StreamingDataModule
+from {{ cookiecutter.package_name }}.data.base import DataError
 
 from .helpers.images import truncate, write_digit_images
 
@@ -256,7 +257,7 @@ def test_convert_names_a_damaged_image_and_leaves_no_folder(capsys, workdir: Pat
 
 
 def test_without_litdata_streaming_says_how_to_install_it(refused, digits_chunks: Path, monkeypatch):
-    monkeypatch.setattr("{{ cookiecutter.package_name }}.data.streaming.find_spec", lambda name: None)
+    monkeypatch.setattr(f"{StreamingDataModule.__module__}.find_spec", lambda name: None)
     err = refused("fit", *STREAM, f"--data.input_dir={digits_chunks}")
     assert (
         err.splitlines()[-1]
