@@ -67,3 +67,11 @@ def test_unused_step_hooks_are_skipped_and_used_ones_run():
     )
     trainer.fit(BoringModel())
     assert counter.batches == 3
+
+
+def test_the_litdata_member_is_there():
+    from litdata.streaming import fs_provider
+
+    assert callable(getattr(fs_provider, "_get_fs_provider", None)), (
+        "litdata's _get_fs_provider: see lightning_internals.py"
+    )

@@ -1,9 +1,12 @@
-"""Lightning behaviour this project relies on that Lightning (2.6) has no public name for.
+"""Lightning behaviour this project relies on that Lightning (2.6) has no public name for (and
+LitData's, 0.2, for streaming).
 
-Every use of a private Lightning member goes through this module, so that a Lightning release
+Every use of a private Lightning or LitData member goes through this module, so that a Lightning release
 that changes one breaks here, in one place: `tests/test_lightning_internals.py` fails with the
 member's name, and the behaviour tests named in each docstring fail with what it was for.
 """
+
+from typing import Any
 
 import yaml
 from jsonargparse import Namespace
@@ -52,6 +55,14 @@ def saves_every_n_train_steps(checkpoint: ModelCheckpoint, trainer: Trainer) -> 
     """Whether this training step is one of the checkpoint's `every_n_train_steps`."""
     every = checkpoint._every_n_train_steps
     return every > 0 and trainer.global_step % every == 0
+
+
+def storage_client(url: str) -> Any:
+    """LitData's client of the bucket in `url` (s3://, gs://, r2://), which uploads and downloads
+    single files; LitData is imported here, when a bucket is used."""
+    from litdata.streaming.fs_provider import _get_fs_provider
+
+    return _get_fs_provider(url)
 
 
 def write_last_checkpoint(

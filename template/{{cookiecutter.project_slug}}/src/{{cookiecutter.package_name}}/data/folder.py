@@ -210,13 +210,11 @@ def class_folders(folder: Path, option: str) -> list[str]:
 
 
 def first_image(folder: Path, classes: list[str]) -> Path:
-    """The first image file of the first class folder."""
-    images = sorted(
-        path for path in (folder / classes[0]).rglob("*") if path.suffix.lower() in IMG_EXTENSIONS
-    )
+    """The first image file of the first class folder, found as every split's files are."""
+    images = make_dataset(str(folder), {classes[0]: 0}, IMG_EXTENSIONS, allow_empty=True)
     if not images:
         raise no_images(folder / classes[0])
-    return images[0]
+    return Path(min(images)[0])
 
 
 def no_images(folder: Path) -> DataError:

@@ -58,21 +58,14 @@ class StreamingDataModule(DataModule):
         super().__init__(batch_size, num_workers, seed=0)  # nothing to draw: the split is stored
         require_litdata()
         self.save_hyperparameters()
-        self.description = read_description(input_dir)
+        self.input_dir = input_dir.rstrip("/")
+        self.description = read_description(self.input_dir)
         self.input_shape = tuple(self.description["input_shape"])
-
-    @property
-    def num_classes(self) -> int:
-        """Class labels' count; no such attribute for data with numeric targets (regression)."""
-        if "num_classes" not in self.description:
-            raise AttributeError("num_classes")
-        return self.description["num_classes"]
-
-    @property
-    def target_shape(self) -> tuple[int, ...]:
-        if "target_shape" not in self.description:
-            raise AttributeError("target_shape")
-        return tuple(self.description["target_shape"])
+        # One or the other, as on the datamodule that was converted: tasks tell them apart by it.
+        if "num_classes" in self.description:
+            self.num_classes = self.description["num_classes"]
+        else:
+            self.target_shape = tuple(self.description["target_shape"])
 
     @property
     def in_channels(self) -> int:
@@ -89,7 +82,7 @@ class StreamingDataModule(DataModule):
         from .streaming_loader import ResumableLoader
 
         dataset = StreamingDataset(
-            f"{self.hparams.input_dir.rstrip('/')}/{split}",
+            f"{self.input_dir}/{split}",
             shuffle=shuffle,
             seed=torch.initial_seed() % 2**32,  # the run's (seed_everything); LitData takes 32 bits
             transform=as_pair,
@@ -112,7 +105,7 @@ def as_pair(sample: dict) -> tuple[torch.Tensor, torch.Tensor]:
 def read_description(input_dir: str) -> dict:
     """The folder's `dataset.json`, checked: refused in one line when it is missing (the folder
     is not one convert.py finished), of another format, or does not match the chunks."""
-    text = read_text(f"{input_dir.rstrip('/')}/{DESCRIPTION}")
+    text = read_text(f"{input_dir}/{DESCRIPTION}")
     if text is None:
         raise DataError(
             f"--data.input_dir {input_dir} has no {DESCRIPTION}: it is not a folder that `python convert.py` "
@@ -126,7 +119,7 @@ def read_description(input_dir: str) -> dict:
             "Convert the data again with this project's `python convert.py`."
         )
     for split, count in description["splits"].items():
-        index = read_text(f"{input_dir.rstrip('/')}/{split}/index.json")
+        index = read_text(f"{input_dir}/{split}/index.json")
         chunks = json.loads(index)["chunks"] if index else []
         if sum(chunk["chunk_size"] for chunk in chunks) != count:
             raise DataError(
@@ -141,12 +134,12 @@ def read_text(path: str) -> str | None:
     clients); None when it is not there."""
     if "://" not in path:
         return Path(path).read_text() if Path(path).is_file() else None
-    from litdata.streaming.fs_provider import _get_fs_provider
+    from ..lightning_internals import storage_client  # imports LitData
 
     with tempfile.TemporaryDirectory() as folder:
         local = Path(folder, "file")
         try:
-            _get_fs_provider(path).download_file(path, str(local))
+            storage_client(path).download_file(path, str(local))
         except Exception:  # noqa: BLE001  (each storage client has its own "not found")
             return None
         return local.read_text()
@@ -156,12 +149,12 @@ def write_text(path: str, text: str) -> None:
     if "://" not in path:
         Path(path).write_text(text)
         return
-    from litdata.streaming.fs_provider import _get_fs_provider
+    from ..lightning_internals import storage_client  # imports LitData
 
     with tempfile.TemporaryDirectory() as folder:
         local = Path(folder, "file")
         local.write_text(text)
-        _get_fs_provider(path).upload_file(str(local), path)
+        storage_client(path).upload_file(str(local), path)
 
 
 def write_chunks(data: DataModule, output: str, chunk_bytes: str = "64MB", writers: int = 1) -> dict:
