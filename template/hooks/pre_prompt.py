@@ -32,9 +32,10 @@ def as_tuple(text: str) -> tuple[int, ...]:
 
 
 def command_line() -> dict | None:
-    """The options and `key=value` answers of the cookiecutter command that runs this hook, read
-    from its process (/proc, else `ps`) and parsed by cookiecutter's own command line; None when
-    it was not started as the cookiecutter command (the Python API is not checked here)."""
+    """The options and `key=value` answers of the cookiecutter command that runs this hook
+    (`cookiecutter ...` or `litproject new ...`), read from its process (/proc, else `ps`) and
+    parsed by cookiecutter's own command line; None when it was started otherwise (the Python API
+    is not checked here)."""
     parent = os.getppid()
     try:
         args = [arg.decode() for arg in Path(f"/proc/{parent}/cmdline").read_bytes().split(b"\0") if arg]
@@ -44,10 +45,14 @@ def command_line() -> dict | None:
         except OSError:
             return None
         args = ps.stdout.split()
-    starts = [i for i, arg in enumerate(args[:3]) if Path(arg).name == "cookiecutter"]
-    if not starts:
+    names = [Path(arg).name for arg in args[:4]]
+    if "cookiecutter" in names[:3]:
+        given = args[names.index("cookiecutter") + 1 :]
+    elif "litproject" in names[:3] and names[names.index("litproject") + 1 :][:1] == ["new"]:
+        given = ["<the bundled template>", *args[names.index("litproject") + 2 :]]  # litproject new ...
+    else:
         return None
-    context = cli.main.make_context("cookiecutter", args[starts[0] + 1 :], resilient_parsing=True)
+    context = cli.main.make_context("cookiecutter", given, resilient_parsing=True)
     return context.params
 
 

@@ -1,4 +1,4 @@
-"""Train, evaluate and predict from the command line (LightningCLI).
+"""Train, evaluate and predict from the command line (LightningCLI, run by litproject).
 
     python train.py fit                                    train the default experiment
     python train.py fit --config configs/<experiment>.yaml train another experiment
@@ -16,21 +16,16 @@
 `configs/trainer.yaml` (shared settings) is read first, then the experiment: `--config` files,
 or `configs/digits_cnn.yaml` when none is given; flags override them. Each `fit` writes into its own
 folder, runs/<experiment>/<run>/ (--run_name names it; by default, its start time).
+Sweeps, comparisons, exports and streamed data: `litproject --help`.
 """
 
-import sys
 from pathlib import Path
+
+import litproject
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 BASE_CONFIG = CONFIGS / "trainer.yaml"  # settings every experiment shares
 DEFAULT_EXPERIMENT = CONFIGS / "digits_cnn.yaml"  # read only when no --config is given
 
 if __name__ == "__main__":
-    if len(sys.argv) == 1:  # no subcommand: this guide, before Lightning's seconds of imports
-        experiments = sorted(path.stem for path in CONFIGS.glob("*.yaml") if path != BASE_CONFIG)
-        print(f"{__doc__}\nExperiments in configs/: {', '.join(experiments)}", file=sys.stderr)
-        sys.exit(2)  # as for any other command-line mistake
-    import {{ cookiecutter.package_name }}.preload  # noqa: F401  (first: W&B's imports cost less before Lightning's)
-    from {{ cookiecutter.package_name }}.cli import main
-
-    main(base_configs=[BASE_CONFIG], default_experiment=DEFAULT_EXPERIMENT)
+    litproject.main(BASE_CONFIG, DEFAULT_EXPERIMENT, guide=__doc__)

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt
+from litproject.errors import DataError
 
-from .base import DataError, Fraction, RegressionDataModule, check_split, split_indices, standardized_splits
+from .base import DataModule, Fraction, check_split, split_indices, standardized_splits
 
 FEATURES = ("temperature", "rainfall", "humidity")
 TARGETS = ("apples", "oranges")
 
 
-class CropYieldsDataModule(RegressionDataModule):
+class CropYieldsDataModule(DataModule):
     """Temperature, rainfall and humidity of 15 regions -> their apple and orange yields.
 
     Features are standardised with the training split's mean and std per column (on raw values
@@ -35,9 +36,8 @@ class CropYieldsDataModule(RegressionDataModule):
         test_fraction: Fraction = 0.2,
         num_workers: NonNegativeInt = 0,
         seed: int = 0,
-        keep_on_gpu: bool = True,
     ) -> None:
-        super().__init__(batch_size, num_workers, seed, keep_on_gpu)
+        super().__init__(batch_size, num_workers, seed)
         check_split(val_fraction, test_fraction)
         self.save_hyperparameters()
 

@@ -5,10 +5,10 @@ import torch.nn.functional as F
 from jsonargparse.typing import NonNegativeInt, PositiveInt
 from sklearn.datasets import load_digits
 
-from .base import ClassificationDataModule, Fraction, check_split, split_indices, standardized_splits
+from .base import DataModule, Fraction, check_split, split_indices, standardized_splits
 
 
-class DigitsDataModule(ClassificationDataModule):
+class DigitsDataModule(DataModule):
     """1,797 scanned digits of 8x8 pixels in 10 classes, split into train / val / test.
 
     The images are resized once to `image_size` x `image_size` (28 by default) so that networks
@@ -26,9 +26,8 @@ class DigitsDataModule(ClassificationDataModule):
         test_fraction: Fraction = 0.15,
         num_workers: NonNegativeInt = 0,
         seed: int = 0,
-        keep_on_gpu: bool = True,
     ) -> None:
-        super().__init__(batch_size, num_workers, seed, keep_on_gpu)
+        super().__init__(batch_size, num_workers, seed)
         check_split(val_fraction, test_fraction)
         self.save_hyperparameters()
         self.input_shape = (1, image_size, image_size)

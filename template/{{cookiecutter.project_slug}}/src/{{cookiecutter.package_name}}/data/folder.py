@@ -6,13 +6,14 @@ from typing import Literal
 
 import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt
+from litproject.errors import DataError
 from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
 from torchvision.transforms import v2
 
-from .base import ClassificationDataModule, DataError, Fraction, check_split, split_indices
+from .base import DataModule, Fraction, check_split, split_indices
 
 GRAYSCALE = {"1", "L", "LA", "I", "I;16", "F"}  # Pillow's modes of one-channel images
 BAD_IMAGE = (OSError, SyntaxError, ValueError)  # what Pillow raises for a damaged or cut-short file
@@ -20,7 +21,7 @@ BAD_IMAGE = (OSError, SyntaxError, ValueError)  # what Pillow raises for a damag
 Sample = tuple[Path, int]  # an image file and its class index
 
 
-class ImageFolderDataModule(ClassificationDataModule):
+class ImageFolderDataModule(DataModule):
     """Images sorted into one subfolder per class: `train_dir/cat/001.png`, `train_dir/dog/7.jpg`.
 
     For data that is files rather than arrays, and may not fit in memory: each image is decoded
@@ -66,6 +67,7 @@ class ImageFolderDataModule(ClassificationDataModule):
         (width, height), mode = header(first_image(Path(train_dir), self.classes))
         size = (image_size, image_size) if image_size else (height, width)
         self.input_shape = (channels or channels_of(mode), *size)
+        self.channels = self.input_shape[0]
         self.files: dict[str, list[Sample]] = {}
         self.mean: torch.Tensor | None = None  # per channel, of the training images
         self.std: torch.Tensor | None = None
@@ -120,9 +122,9 @@ class ImageFolderDataModule(ClassificationDataModule):
                 f"{path} is {width}x{height} pixels, other images {columns}x{rows}: set --data.image_size "
                 "to resize every image to one size."
             )
-        if not self.hparams.channels and channels_of(mode) != self.in_channels:
+        if not self.hparams.channels and channels_of(mode) != self.channels:
             raise DataError(
-                f"{path} has {channels_of(mode)} channels, other images {self.in_channels}: set "
+                f"{path} has {channels_of(mode)} channels, other images {self.channels}: set "
                 f"--data.channels to 1 (grayscale) or 3 (colour) to convert every image."
             )
 
@@ -142,7 +144,7 @@ class ImageFolderDataModule(ClassificationDataModule):
         steps.append(v2.ToDtype(torch.float32, scale=True))
         if standardize:
             steps.append(v2.Normalize(self.mean.tolist(), self.std.tolist()))
-        return ImageFiles(self.files[split], v2.Compose(steps), self.in_channels)
+        return ImageFiles(self.files[split], v2.Compose(steps), self.channels)
 
     def sample_names(self, split: str) -> list[str]:
         return [str(path) for path, _ in self.files[split]]
@@ -152,9 +154,9 @@ class ImageFolderDataModule(ClassificationDataModule):
         over them in the datamodule's worker processes."""
         images = self._dataset("train", standardize=False)
         loader = DataLoader(images, batch_size=self.batch_size, num_workers=self.num_workers)
-        total = squares = torch.zeros(self.in_channels, dtype=torch.float64)
+        total = squares = torch.zeros(self.channels, dtype=torch.float64)
         for batch, _ in loader:
-            pixels = batch.transpose(0, 1).reshape(self.in_channels, -1).double()
+            pixels = batch.transpose(0, 1).reshape(self.channels, -1).double()
             total, squares = total + pixels.sum(1), squares + pixels.square().sum(1)
         count = len(images) * self.input_shape[1] * self.input_shape[2]
         mean = total / count
@@ -205,6 +207,11 @@ def class_folders(folder: Path, option: str) -> list[str]:
         raise DataError(
             f"{option} {folder} has no class folders: put each class's images in a subfolder named "
             f"after the class ({folder}/cat/1.png, {folder}/dog/2.png, ...)."
+        )
+    if len(classes) == 1:
+        raise DataError(
+            f"{option} {folder} has one class folder, {classes[0]}: a classifier needs two or more "
+            f"classes, each in a subfolder of its own ({folder}/cat/1.png, {folder}/dog/2.png, ...)."
         )
     return classes
 

@@ -4,10 +4,11 @@ from pathlib import Path
 
 import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt
+from litproject.errors import DataError
 from torchvision.datasets import MNIST, FashionMNIST
 from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor
 
-from .base import ClassificationDataModule, DataError, Fraction, split_indices, standardized_splits
+from .base import DataModule, Fraction, split_indices, standardized_splits
 
 RAW_FILES = (
     "train-images-idx3-ubyte",
@@ -21,7 +22,7 @@ class MissingDataError(DataError):
     """Dataset files are not on disk and could not be downloaded."""
 
 
-class MNISTDataModule(ClassificationDataModule):
+class MNISTDataModule(DataModule):
     """70,000 handwritten digits of 28x28 pixels: 60,000 to train (minus a validation part), 10,000 to test.
 
     torchvision's `MNIST` class reads (and, with `download=True`, fetches) the four IDX files in
@@ -41,9 +42,8 @@ class MNISTDataModule(ClassificationDataModule):
         val_fraction: Fraction = 1 / 12,
         num_workers: NonNegativeInt = 0,
         seed: int = 0,
-        keep_on_gpu: bool = True,
     ) -> None:
-        super().__init__(batch_size, num_workers, seed, keep_on_gpu)
+        super().__init__(batch_size, num_workers, seed)
         self.save_hyperparameters()
         self.input_shape = (1, 28, 28)
 

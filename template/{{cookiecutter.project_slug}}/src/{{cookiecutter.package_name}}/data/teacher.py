@@ -4,10 +4,10 @@ import torch
 from jsonargparse.typing import NonNegativeFloat, NonNegativeInt, PositiveInt
 from torch.utils.data import TensorDataset
 
-from .base import Fraction, RegressionDataModule, check_split, split_indices
+from .base import DataModule, Fraction, check_split, split_indices
 
 
-class TeacherDataModule(RegressionDataModule):
+class TeacherDataModule(DataModule):
     """Random inputs `x ~ N(0, 1)` and targets `y = teacher(x) + noise`, all drawn from `seed`.
 
     The tutorials train on `torch.randn` inputs and targets: pure noise, which a network can
@@ -28,9 +28,8 @@ class TeacherDataModule(RegressionDataModule):
         test_fraction: Fraction = 0.125,
         num_workers: NonNegativeInt = 0,
         seed: int = 0,
-        keep_on_gpu: bool = True,
     ) -> None:
-        super().__init__(batch_size, num_workers, seed, keep_on_gpu)
+        super().__init__(batch_size, num_workers, seed)
         check_split(val_fraction, test_fraction)
         self.save_hyperparameters()
         self.input_shape = (in_features,)

@@ -4,12 +4,12 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from lightning.pytorch import LightningDataModule
 from lightning.pytorch.cli import OptimizerCallable
+from litproject.schedules import Schedule
 from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
 
-from .base import IncompatibleDataError, Schedule, Task
+from .base import Task
 
 
 class RegressionTask(Task):
@@ -30,27 +30,14 @@ class RegressionTask(Task):
         optimizer: OptimizerCallable = torch.optim.Adam,
         schedule: Schedule | None = None,
         compile: bool = False,
-    ):
+    ) -> None:
         metrics = MetricCollection({"mse": MeanSquaredError(), "mae": MeanAbsoluteError()})
-        super().__init__(net, optimizer, metrics, compile, schedule)
+        super().__init__(net, optimizer, metrics, schedule, compile)
         self.loss_reduction = loss_reduction
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(outputs, targets, reduction=self.loss_reduction)
 
     def predict_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> dict[str, torch.Tensor]:
-        return {"prediction": self(batch[0])}
-
-    def check_data(self, datamodule: LightningDataModule) -> None:
-        data = type(datamodule).__name__
-        if hasattr(datamodule, "num_classes"):
-            raise IncompatibleDataError(
-                f"{type(self).__name__} predicts numbers, but {data} has class labels: "
-                "use --model=ClassificationTask (or a config for that data)."
-            )
-        shape = self._try_forward(datamodule)
-        if tuple(shape[1:]) != tuple(datamodule.target_shape):
-            raise IncompatibleDataError(
-                f"{type(self.net).__name__} gives outputs shaped {tuple(shape[1:])} but {data} has "
-                f"targets shaped {tuple(datamodule.target_shape)}."
-            )
+        inputs, _ = self.unpack(batch)
+        return {"prediction": self(inputs)}

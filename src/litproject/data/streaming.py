@@ -1,14 +1,13 @@
 """Data bigger than memory, or on storage that several machines share: LitData's chunks, streamed.
 
-`python convert.py OUTPUT [--config ...]` writes the splits of any datamodule here, as it serves
-them (resized, standardised), into LitData chunk folders with `litdata.optimize`;
+`litproject convert OUTPUT [--config ...]` writes the splits of a project's datamodule, as it
+serves them (resized, standardised), into LitData chunk folders with `litdata.optimize`;
 `StreamingDataModule` trains from them with `StreamingDataset`: a few chunks in memory at a time,
 shuffled per epoch, shared out between DDP processes, and resumable in the middle of an epoch.
-Needs the streaming extra: `pip install -e ".[streaming]"`.
+Needs the streaming extra: `pip install -e ".[streaming]"` in the project.
 """
 
 import json
-import math
 import re
 import shutil
 import sys
@@ -20,9 +19,12 @@ from pathlib import Path
 
 import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt
+from lightning.pytorch import LightningDataModule
+from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, Dataset
 
-from .base import DataError, DataModule
+from ..contract import ClassificationData, RegressionData, SampleData
+from ..errors import DataError
 
 FORMAT = 1  # of the folder convert.py writes; a folder of another format is refused
 DESCRIPTION = "dataset.json"  # what the folder holds; written last, so it also marks a finished folder
@@ -36,8 +38,8 @@ def require_litdata() -> None:
         raise DataError(f"streaming needs LitData, which is not installed: {INSTALL}")
 
 
-class StreamingDataModule(DataModule):
-    """Trains from a folder (or bucket URL) that `python convert.py` wrote: one LitData chunk
+class StreamingDataModule(LightningDataModule):
+    """Trains from a folder (or bucket URL) that `litproject convert` wrote: one LitData chunk
     folder per split, and `dataset.json` with the sizes a network needs.
 
     Only a few chunks are in memory at a time, so a dataset of any size trains in constant
@@ -55,31 +57,37 @@ class StreamingDataModule(DataModule):
         num_workers: NonNegativeInt = 0,
         max_cache_size: str = "50GB",
     ) -> None:
-        super().__init__(batch_size, num_workers, seed=0)  # nothing to draw: the split is stored
+        super().__init__()
         require_litdata()
         self.save_hyperparameters()
+        # Plain ints: checkpoints hold the loaders' states and are loaded with `weights_only=True`.
+        self.batch_size, self.num_workers = int(batch_size), int(num_workers)
         self.input_dir = input_dir.rstrip("/")
         self.description = read_description(self.input_dir)
         self.input_shape = tuple(self.description["input_shape"])
-        # One or the other, as on the datamodule that was converted: tasks tell them apart by it.
+        # One or the other, as on the datamodule that was converted (litproject.contract).
         if "num_classes" in self.description:
             self.num_classes = self.description["num_classes"]
         else:
             self.target_shape = tuple(self.description["target_shape"])
 
-    @property
-    def in_channels(self) -> int:
-        return self.input_shape[0]
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
 
-    @property
-    def out_features(self) -> int:
-        return self.num_classes if hasattr(self, "num_classes") else math.prod(self.target_shape)
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test")
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("test")
 
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
         # Made when Lightning asks, after DDP has started, so LitData sees every process.
         from litdata import StreamingDataset
 
-        from .streaming_loader import ResumableLoader
+        from ..compat import resumable_loader
 
         dataset = StreamingDataset(
             f"{self.input_dir}/{split}",
@@ -92,8 +100,9 @@ class StreamingDataModule(DataModule):
             # batch with it, 1.7 ms without).
             batch_decode=False,
         )
-        return ResumableLoader(
-            dataset, batch_size=self.batch_size, num_workers=self.num_workers, pin_memory=self.on_cuda
+        on_cuda = self.trainer is not None and isinstance(self.trainer.accelerator, CUDAAccelerator)
+        return resumable_loader(
+            dataset, batch_size=self.batch_size, num_workers=self.num_workers, pin_memory=on_cuda
         )
 
 
@@ -104,19 +113,19 @@ def as_pair(sample: dict) -> tuple[torch.Tensor, torch.Tensor]:
 
 def read_description(input_dir: str) -> dict:
     """The folder's `dataset.json`, checked: refused in one line when it is missing (the folder
-    is not one convert.py finished), of another format, or does not match the chunks."""
+    is not one `litproject convert` finished), of another format, or does not match the chunks."""
     text = read_text(f"{input_dir}/{DESCRIPTION}")
     if text is None:
         raise DataError(
-            f"--data.input_dir {input_dir} has no {DESCRIPTION}: it is not a folder that `python convert.py` "
-            "finished writing. Convert the data again into a new folder."
+            f"--data.input_dir {input_dir} has no {DESCRIPTION}: it is not a folder that "
+            "`litproject convert` finished writing. Convert the data again into a new folder."
         )
     description = json.loads(text)
     if description.get("format") != FORMAT:
         raise DataError(
             f"--data.input_dir {input_dir} was written in format {description.get('format')} "
             f"(by {description.get('written_by', 'another program')}); this project reads format {FORMAT}. "
-            "Convert the data again with this project's `python convert.py`."
+            "Convert the data again with `litproject convert`."
         )
     for split, count in description["splits"].items():
         index = read_text(f"{input_dir}/{split}/index.json")
@@ -134,7 +143,7 @@ def read_text(path: str) -> str | None:
     clients); None when it is not there."""
     if "://" not in path:
         return Path(path).read_text() if Path(path).is_file() else None
-    from ..lightning_internals import storage_client  # imports LitData
+    from ..compat import storage_client  # imports LitData
 
     with tempfile.TemporaryDirectory() as folder:
         local = Path(folder, "file")
@@ -149,7 +158,7 @@ def write_text(path: str, text: str) -> None:
     if "://" not in path:
         Path(path).write_text(text)
         return
-    from ..lightning_internals import storage_client  # imports LitData
+    from ..compat import storage_client  # imports LitData
 
     with tempfile.TemporaryDirectory() as folder:
         local = Path(folder, "file")
@@ -157,7 +166,7 @@ def write_text(path: str, text: str) -> None:
         storage_client(path).upload_file(str(local), path)
 
 
-def write_chunks(data: DataModule, output: str, chunk_bytes: str = "64MB", writers: int = 1) -> dict:
+def write_chunks(data: LightningDataModule, output: str, chunk_bytes: str = "64MB", writers: int = 1) -> dict:
     """Write `data`'s splits, as its loaders serve them, to `output`/<split> as LitData chunks,
     then `output`/dataset.json. Returns the description."""
     require_litdata()
@@ -170,19 +179,24 @@ def write_chunks(data: DataModule, output: str, chunk_bytes: str = "64MB", write
         )
     if "://" not in output and Path(output).exists() and any(Path(output).iterdir()):
         raise DataError(f"{output} is not empty: give a new folder (nothing in it is replaced).")
+    if not isinstance(data, SampleData):
+        raise DataError(
+            f"{type(data).__name__} has no dataset(split) giving each split's samples one by one, which "
+            "convert writes: derive it from the project's data.base.DataModule, or add the method."
+        )
     data.setup("fit")
     datasets = {split: data.dataset(split) for split in SPLITS}
     description = {
         "format": FORMAT,
-        "written_by": f"convert.py of {__package__.split('.')[0]}",
+        "written_by": f"litproject {version('litproject')} convert",
         "litdata": version("litdata"),
         "source": type(data).__name__,
         "input_shape": list(data.input_shape),
         "splits": {split: len(dataset) for split, dataset in datasets.items()},
     }
-    if hasattr(data, "num_classes"):
+    if isinstance(data, ClassificationData):
         description["num_classes"] = data.num_classes
-    else:
+    elif isinstance(data, RegressionData):
         description["target_shape"] = list(data.target_shape)
     try:
         for split, dataset in datasets.items():

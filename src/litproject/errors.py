@@ -26,6 +26,11 @@ class OptionError(UserError):
     """An option whose value the class it configures refuses (seen when the CLI builds it)."""
 
 
+class DataError(UserError):
+    """Dataset files that are missing, damaged or cannot be written: the user's to fix, reported
+    in one line."""
+
+
 # jsonargparse's words for types and restrictions, as a user reads them.
 TYPES = {
     "int": "a whole number",

@@ -6,8 +6,8 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from ..checkpoints import rng_states, set_rng_states
-from ..lightning_internals import saves_at_train_epoch_end, saves_every_n_train_steps, write_last_checkpoint
+from ..checkpoint_files import rng_states, set_rng_states
+from ..compat import saves_at_train_epoch_end, saves_every_n_train_steps, write_last_checkpoint
 
 
 class Checkpoint(ModelCheckpoint):

@@ -1,6 +1,6 @@
 """A sweep file run by Optuna: offline, on one machine or on many that share one database.
 
-Each trial is a real `train.py fit` of this project, run in this process (Lightning is imported
+Each trial is a real `python train.py fit` of the project, run in this process (Lightning is imported
 once, not once per trial), in its own run folder `runs/<experiment>/<study>-<number>/`, with its
 W&B run grouped under the study's name. The study lives in a database, so that a sweep survives
 its process:
@@ -35,8 +35,10 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 from optuna_integration import PyTorchLightningPruningCallback
 
+from .. import project
 from ..cli import config_files_in
 from ..cli import main as train
+from ..compat import grid_point, retried_trial
 from ..errors import UserError
 from ..runs import RUNS_DIR, check_name, experiment_name, flatten
 from .spec import Sweep, SweepError
@@ -250,7 +252,8 @@ class Runner:
         values = {parameter.name: parameter.suggest(trial) for parameter in self.sweep.parameters}
         # A trial queued again after an interruption continues the interrupted one's run, from its
         # last checkpoint, with the values it had already reported.
-        original = self.frozen(trial.number).system_attrs.get("retry_history", [trial.number])[0]
+        original = retried_trial(self.frozen(trial.number))
+        original = trial.number if original is None else original
         args = [
             *self.sweep.train_args,
             *self.sweep.flags(values),
@@ -295,11 +298,11 @@ class Runner:
         failed (only an interrupted trial runs again, as a retry). Optuna's grid sampler gives an
         earlier point again when none is left, or to two workers at the same moment."""
         this = self.frozen(number)
-        if self.sweep.method != "grid" or "retry_history" in this.system_attrs:
+        if self.sweep.method != "grid" or retried_trial(this) is not None:
             return False
-        point = this.system_attrs.get("grid_id")
+        point = grid_point(this)
         trials = self.study.get_trials(deepcopy=False)
-        return any(t.number < number and t.system_attrs.get("grid_id") == point for t in trials)
+        return any(t.number < number and grid_point(t) == point for t in trials)
 
     def frozen(self, number: int) -> optuna.trial.FrozenTrial:
         return next(trial for trial in self.study.get_trials(deepcopy=False) if trial.number == number)
@@ -415,14 +418,16 @@ def summarise(study: optuna.Study, sweep: Sweep, experiment: str) -> None:
         f"{' '.join(sweep.flags(best.params))} (in {best.user_attrs.get('run_dir')})"
     )
     print(
-        f"Compare the runs: python compare.py runs/{experiment} --runs '{study.study_name}-*' "
+        f"Compare the runs: litproject compare runs/{experiment} --runs '{study.study_name}-*' "
         f"--metric {sweep.metric} --goal {sweep.goal}"
     )
 
 
-def main(args: list[str] | None = None, configs: tuple[Path, Path] = ()) -> int:
-    """`python sweep.py`: parse the options, run the sweep, give the exit status."""
-    parser = ArgumentParser(description="Run a sweep file's trials with Optuna (see sweep.py).")
+def main(args: list[str] | None = None, configs: tuple[Path, Path] | None = None) -> int:
+    """`litproject sweep`: parse the options, run the sweep, give the exit status."""
+    parser = ArgumentParser(
+        prog="litproject sweep", description="Run a sweep file's trials with Optuna, in the project's folder."
+    )
     parser.add_argument("sweep_file", type=Path, help="a sweep file, e.g. configs/sweeps/lr_batch.yaml")
     parser.add_argument("--trials", type=int | None, help="trials in all (default: run_cap, or the grid)")
     parser.add_argument("--resume", action=ActionYesNo, default=False, help="continue a study that exists")
@@ -432,6 +437,7 @@ def main(args: list[str] | None = None, configs: tuple[Path, Path] = ()) -> int:
     parser.add_argument("--check", action=ActionYesNo, default=False, help="check the file; run nothing")
     options = parser.parse_args(args)
     try:
+        configs = configs or project.configs()
         if options.check:
             sweep = Sweep.load(options.sweep_file)
             check_options(sweep, resolved_config(list(sweep.train_args), configs))

@@ -1,8 +1,8 @@
-"""The command line: Lightning's own LightningCLI, plus the few defaults this project adds.
+"""The command line of a project's `train.py`: Lightning's own LightningCLI, plus what litproject adds.
 
-`python train.py fit|validate|test|predict` parses the YAML configs and flags into a
-Trainer, a task (model) and a datamodule, then runs the subcommand. Everything else lives
-in `configs/`.
+`python train.py fit|validate|test|predict|lr_find` parses the YAML configs and flags into a
+Trainer, a task (model) and a datamodule, then runs the subcommand. Everything else lives in the
+project's `configs/`.
 """
 
 import inspect
@@ -19,17 +19,19 @@ from typing import NoReturn
 import yaml
 from jsonargparse import Namespace
 from lightning.pytorch import Callback
-from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.callbacks import ProgressBar as AnyProgressBar
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
 
-from .callbacks import Checkpoint, EarlyStopping, LearningCurves
-from .checkpoints import check_fits, read_checkpoint
-from .console import leave_out_upstream_notices
+from .callbacks import Checkpoint, EarlyStopping, LearningCurves, LearningRate, ProgressBar
+from .checkpoint_files import check_fits, read_checkpoint
+from .compat import dump_config_once, leave_out_wandb_anonymous, skip_unused_step_hooks
+from .contract import IncompatibleDataError, PairingCheck, check_kind, sizes
+from .data import StreamingDataModule  # noqa: F401  (so that --data=StreamingDataModule resolves)
 from .errors import CheckpointError, OptionError, UserError, one_line
 from .history import TEST_METRICS_FILE, append_row
-from .lightning_internals import dump_config_once, leave_out_wandb_anonymous
+from .notices import leave_out_upstream_notices
 from .runs import (
     RUN_FOLDER_VARIABLE,
     RunFolder,
@@ -39,7 +41,6 @@ from .runs import (
     launched_as_rank_zero,
     shown,
 )
-from .tasks import IncompatibleDataError, Task
 from .tracking import (
     SaveRunConfig,
     configure_loggers,
@@ -48,11 +49,7 @@ from .tracking import (
     resolve_wandb_mode,
     wandb_run_location,
 )
-from .trainer import Trainer, spare_every_step
-
-# Sizes the data determines. Where the task or its network has a constructor argument of one
-# of these names, the command line sets it from the datamodule's attribute of the same name.
-DATA_SIZES = ("num_classes", "in_channels", "in_features", "out_features")
+from .trainer import NoProfiler, Trainer
 
 
 class Parser(LightningArgumentParser):
@@ -175,9 +172,9 @@ class CLI(LightningCLI):
         run_name = f"{config.experiment}/{folder.name}"
         configure_loggers(config.trainer.logger, str(folder), resolve_wandb_mode(), run_name)
 
-    @staticmethod
-    def fill_sizes_from_data(config: Namespace) -> None:
-        """Set the task's and network's `DATA_SIZES` arguments from the datamodule.
+    def fill_sizes_from_data(self, config: Namespace) -> None:
+        """Set the task's and network's size arguments from the datamodule (`contract.sizes`), and
+        refuse a task for class labels on numeric targets or the other way round.
 
         A datamodule knows its sizes from its own arguments (it loads nothing when built), so
         `TwoLayerNet` gets `in_features=784` on MNIST and 1000 on random vectors without editing a
@@ -186,33 +183,40 @@ class CLI(LightningCLI):
         if not (config.get("data") and config.get("model")):
             return
         data = pkgutil.resolve_name(config.data.class_path)(**config.data.init_args.as_dict())
+        task_class = pkgutil.resolve_name(config.model.class_path)
+        try:
+            check_kind(task_class, data)
+        except IncompatibleDataError as error:
+            if self.checkpoint is None:
+                raise
+            raise CheckpointError(
+                f"--ckpt_path {config.ckpt_path}: {error} Give the config it was trained with: "
+                "--config configs/<experiment>.yaml"
+            ) from None
+        found = sizes(data)
         targets = [config.model]
         if isinstance(config.model.init_args.get("net"), Namespace):
             targets.append(config.model.init_args.net)
         for target in targets:
             accepted = inspect.signature(pkgutil.resolve_name(target.class_path)).parameters
-            for name in DATA_SIZES:
-                if name in accepted and hasattr(data, name):
-                    target.init_args[name] = getattr(data, name)
+            for name, size in found.items():
+                if name in accepted:
+                    target.init_args[name] = size
 
     def instantiate_trainer(self, **kwargs) -> Trainer:
-        # Before anything runs, prints or is logged:
-        if isinstance(self.model, Task):
-            try:
-                self.model.check_data(self.datamodule)
-            except IncompatibleDataError:
-                if self.checkpoint is None:
-                    raise
-                raise CheckpointError(
-                    f"--ckpt_path {self.ckpt_path} holds a {type(self.model).__name__} with "
-                    f"{type(self.model.net).__name__}, which does not fit {type(self.datamodule).__name__}. "
-                    "Give the config it was trained with: --config configs/<experiment>.yaml"
-                ) from None
+        """The Trainer, once the options have passed the checks that need the built model and data.
+
+        To the configured callbacks it adds the early stopping of `--early_stopping`, the
+        pairing check of model and data (`contract.PairingCheck`) and, in place of Lightning's
+        default progress bar, one updated at the pace an eye can follow (`callbacks.ProgressBar`;
+        a bar the config lists is kept as it is). Without a profiler asked for it gives
+        `NoProfiler`, and callbacks are not called for per-batch hooks they do not implement."""
         if self.checkpoint is not None:
             check_fits(self.model, self.checkpoint, self.ckpt_path)
-        if isinstance(self.model, Task):
+        optimizer = getattr(self.model, "optimizer", None)  # a task's OptimizerCallable (see the docs)
+        if callable(optimizer):
             try:
-                self.model.optimizer(self.model.parameters())  # built again by Lightning, when fit starts
+                optimizer(self.model.parameters())  # built again by Lightning, when fit starts
             except ValueError as error:
                 raise OptionError(f"--model.optimizer: {error}") from None
         config = self.config_init[self.subcommand] if self.subcommand else self.config_init
@@ -221,12 +225,17 @@ class CLI(LightningCLI):
             if isinstance(logger, WandbLogger):
                 leave_out_wandb_anonymous(logger)
         self.check_overfit_batches(config.trainer.overfit_batches)
-        bar_listed = any(isinstance(c, ProgressBar) for c in config.trainer.callbacks or [])
-        trainer = super().instantiate_trainer(**kwargs)
+        listed = config.trainer.callbacks or []
+        callbacks = [*(listed if isinstance(listed, list) else [listed]), LearningRate(), PairingCheck()]
+        if config.trainer.enable_progress_bar and not any(isinstance(c, AnyProgressBar) for c in callbacks):
+            callbacks.append(ProgressBar())
         if config.get("early_stopping") is not None:  # before the checkpoint, which saves its state
-            first_checkpoint = next(i for i, c in enumerate(trainer.callbacks) if isinstance(c, Checkpoint))
-            trainer.callbacks.insert(first_checkpoint, config.early_stopping)
-        spare_every_step(trainer, keep_bar=bar_listed)
+            callbacks.append(config.early_stopping)
+        if config.trainer.profiler is None:
+            kwargs.setdefault("profiler", NoProfiler())
+        trainer = super().instantiate_trainer(callbacks=callbacks, **kwargs)
+        for callback in trainer.callbacks:
+            skip_unused_step_hooks(callback)
         return trainer
 
     def check_overfit_batches(self, overfit: int | float) -> None:

@@ -5,8 +5,8 @@ from typing import Any
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
+from ..compat import logs_this_step
 from ..errors import UserError
-from ..lightning_internals import logs_this_step
 
 
 class NonFiniteLossError(UserError):

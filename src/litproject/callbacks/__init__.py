@@ -1,13 +1,15 @@
-"""Callbacks: what happens around training, switched on in `configs/trainer.yaml`.
+"""Callbacks: what happens around training. Configs name them by their full path,
+`litproject.callbacks.<Name>`, under `trainer.callbacks` (the project's `configs/trainer.yaml`).
 
-`Checkpoint` is always on (the command line adds it as the `checkpoint:` group); the others are
-listed under `trainer.callbacks`.
+`Checkpoint` is always on (the command line adds it as the `checkpoint:` group), and so are
+`LearningRate` and, unless a config lists a bar of its own, `ProgressBar`.
 """
 
 from .checkpoint import Checkpoint
 from .early_stopping import EarlyStopping
 from .finite_loss import NonFiniteLossError, StopOnNonFiniteLoss
 from .learning_curves import LearningCurves
+from .learning_rate import LearningRate
 from .network_summary import NetworkSummary
 from .prediction_writer import PredictionWriter
 from .progress_bar import ProgressBar
@@ -18,6 +20,7 @@ __all__ = [
     "ClassifierMedia",
     "EarlyStopping",
     "LearningCurves",
+    "LearningRate",
     "NetworkSummary",
     "NonFiniteLossError",
     "PredictionWriter",

@@ -12,7 +12,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.loggers import WandbLogger
 from torchmetrics.classification import MulticlassConfusionMatrix
 
-from ..tasks import ClassificationTask
+from ..contract import ClassificationData, Task
 
 
 class WatchGradients(Callback):
@@ -79,9 +79,11 @@ def histogram(tensor: torch.Tensor, bins: int) -> Any:
 
 
 class ClassifierMedia(Callback):
-    """After each validation of a classifier: its confusion matrix (over the whole validation
-    set, and every process under DDP; drawn by W&B as its confusion-matrix chart) and the first
-    `num_samples` validation images captioned with their predicted and true class."""
+    """After each validation on class labels (`contract.ClassificationData`): the confusion matrix
+    (over the whole validation set, and every process under DDP; drawn by W&B as its
+    confusion-matrix chart) and the first `num_samples` validation images captioned with their
+    predicted and true class. It reads the class scores from what the task's `validation_step`
+    returns, `{"loss": ..., "outputs": scores}`, and the batch through the task's `unpack`."""
 
     def __init__(self, num_samples: int = 16) -> None:
         self.num_samples = num_samples
@@ -91,13 +93,14 @@ class ClassifierMedia(Callback):
     def _active(self, trainer: Trainer, pl_module: LightningModule) -> bool:
         return (
             isinstance(trainer.logger, WandbLogger)
-            and isinstance(pl_module, ClassificationTask)
+            and isinstance(trainer.datamodule, ClassificationData)
+            and isinstance(pl_module, Task)
             and not trainer.sanity_checking
         )
 
     def on_validation_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self._active(trainer, pl_module):
-            self.matrix = MulticlassConfusionMatrix(pl_module.hparams.num_classes).to(pl_module.device)
+            self.matrix = MulticlassConfusionMatrix(trainer.datamodule.num_classes).to(pl_module.device)
             self.samples = []
 
     def on_validation_batch_end(
@@ -111,10 +114,10 @@ class ClassifierMedia(Callback):
     ) -> None:
         if not self._active(trainer, pl_module):
             return
-        images, targets = batch
+        images, targets = pl_module.unpack(batch)
         predicted = outputs["outputs"].argmax(dim=1)
         self.matrix.update(predicted, targets)
-        if len(self.samples) < self.num_samples and images.ndim == 4:  # images, not vectors
+        if len(self.samples) < self.num_samples and getattr(images, "ndim", 0) == 4:  # images, not vectors
             for image, guess, truth in zip(images, predicted.tolist(), targets.tolist(), strict=True):
                 self.samples.append((image.cpu(), guess, truth))
             del self.samples[self.num_samples :]

@@ -1,24 +1,19 @@
-"""The Trainer the command line builds: Lightning's, with one more command, `lr_find`, and
-nothing in its steps that nobody asked for (`spare_every_step`)."""
+"""The Trainer the command line builds: Lightning's, with one more command, `lr_find`, and a
+profiler that costs nothing when none is asked for."""
 
 import contextlib
-from typing import Literal
+from typing import Any, Literal
 
 import lightning.pytorch as pl
-from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.tuner import Tuner
-from lightning.pytorch.tuner.lr_finder import _LRFinder
-
-from .callbacks import ProgressBar
-from .lightning_internals import skip_unused_step_hooks
 
 
 class Trainer(pl.Trainer):
     """Lightning's `Trainer`; `python train.py lr_find` calls `lr_find` (LightningCLI runs each
     subcommand as the Trainer method of that name, and reads its options from its signature)."""
 
-    lr_finder: _LRFinder | None = None  # the last search, for its plot
+    lr_finder: Any = None  # the last search (Lightning's finder), for its plot
 
     def lr_find(
         self,
@@ -54,20 +49,6 @@ class Trainer(pl.Trainer):
             update_attr=False,  # the rate is given back to the user, not set behind their back
         )
         return self.lr_finder.suggestion() if self.lr_finder else None
-
-
-def spare_every_step(trainer: pl.Trainer, keep_bar: bool = False) -> None:
-    """Take out of every step what nobody asked for, changing nothing that is shown or saved:
-    Lightning's default progress bar becomes one updated at the pace an eye can follow (unless
-    `keep_bar`: the config lists a bar of its own), no profiler costs nothing (`NoProfiler`),
-    and callbacks are not called for per-batch hooks they do not implement. (`make bench`
-    counts what each saves; test_the_trainer_spares_each_step_what_nobody_asked_for)"""
-    if not keep_bar:
-        trainer.callbacks = [ProgressBar() if type(c) is RichProgressBar else c for c in trainer.callbacks]
-    if type(trainer.profiler) is PassThroughProfiler:
-        trainer.profiler = NoProfiler()
-    for callback in trainer.callbacks:
-        skip_unused_step_hooks(callback)
 
 
 class NoProfiler(PassThroughProfiler):

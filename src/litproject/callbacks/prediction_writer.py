@@ -5,10 +5,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 from lightning.pytorch.utilities import rank_zero_info
 
+from ..contract import NamedSamples, Task
 from ..tracking import unused_path
 
 
@@ -37,8 +39,9 @@ class PredictionWriter(BasePredictionWriter):
         self.path = unused_path(folder, f"predictions-{time.strftime('%Y%m%d-%H%M%S')}{suffix}.csv")
         self._file = self.path.open("x", newline="")  # "x": fails rather than overwrite
         self._writer = None
-        named = getattr(trainer.datamodule, "sample_names", None)
-        self._names = named("test") if named else None  # predict runs on the test split
+        data = trainer.datamodule
+        # The datamodules of a project predict on their test split.
+        self._names = data.sample_names("test") if isinstance(data, NamedSamples) else None
 
     def write_on_batch_end(
         self,
@@ -51,8 +54,10 @@ class PredictionWriter(BasePredictionWriter):
         dataloader_idx: int,
     ) -> None:
         columns = dict(prediction) if isinstance(prediction, dict) else {"prediction": prediction}
-        if isinstance(batch, list | tuple) and len(batch) > 1:
-            columns["target"] = batch[1]
+        if isinstance(pl_module, Task):
+            _, targets = pl_module.unpack(batch)
+            if isinstance(targets, torch.Tensor):
+                columns["target"] = targets
         names, values = [], []
         for name, tensor in columns.items():
             flat = tensor.detach().cpu().reshape(len(tensor), -1)

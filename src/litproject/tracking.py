@@ -19,7 +19,7 @@ from lightning.pytorch.cli import LightningArgumentParser, SaveConfigCallback
 from lightning.pytorch.loggers import Logger, WandbLogger
 from lightning.pytorch.trainer.states import TrainerFn
 
-from .lightning_internals import wandb_started
+from .compat import wandb_started
 from .runs import is_run, record, shown
 
 DEFAULT_HOST = "https://api.wandb.ai"

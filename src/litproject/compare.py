@@ -223,7 +223,7 @@ def compare(
 
 
 def main(args: list[str] | None = None) -> int:
-    parser = ArgumentParser(description="Compare the runs of an experiment (see compare.py).")
+    parser = ArgumentParser(prog="litproject compare", description="Compare the runs of an experiment.")
     parser.add_argument("experiment", type=Path, help="an experiment's folder, e.g. runs/digits_cnn")
     parser.add_argument("--runs", default="*", help="only runs whose name matches, e.g. 'lr_batch-*'")
     parser.add_argument("--metric", type=str | None, help="a validation metric (default: the checkpoint's)")

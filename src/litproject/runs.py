@@ -34,7 +34,7 @@ RUNS_DIR = Path("runs")
 RUN_FILE = "run.yaml"
 LOCK_FILE = ".lock"
 # How the process that starts a run tells the processes Lightning starts for DDP where the run is.
-RUN_FOLDER_VARIABLE = f"{__package__.upper()}_RUN_FOLDER"
+RUN_FOLDER_VARIABLE = "LITPROJECT_RUN_FOLDER"
 TRAINING_ELSEWHERE = "is training in another process; wait for it to end."
 # Letters, digits and . _ = - : a name that is the same folder on every file system and shell.
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]{0,99}")
@@ -285,7 +285,9 @@ class RunFolder:
             given = Path(os.environ[RUN_FOLDER_VARIABLE])
         else:
             given = RUNS_DIR / experiment / name if name else None
-        if subcommand == "fit" and name and not resuming and given.exists():
+        # Only the process that starts a run may find its name taken: the further processes of a
+        # multi-process run (Lightning's DDP launcher, torchrun, srun) see the folder it made.
+        if subcommand == "fit" and name and not resuming and given.exists() and launched_as_rank_zero():
             raise RunError(
                 f"--run_name {name}: {shown(given)} exists. Continue that run with --ckpt_path last, "
                 "or give a new name."

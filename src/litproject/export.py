@@ -1,13 +1,13 @@
 """Back to plain PyTorch: the network of a trained checkpoint, without Lightning around it.
 
-    python export.py runs/digits_cnn/checkpoints/best.ckpt                        # best.pt
-    python export.py runs/digits_cnn/checkpoints/best.ckpt --format onnx          # best.onnx
-    python export.py runs/digits_cnn/checkpoints/best.ckpt --format torchscript   # best.torchscript.pt
+    litproject export runs/digits_cnn/<run>/checkpoints/best.ckpt                       # best.pt
+    litproject export runs/digits_cnn/<run>/checkpoints/best.ckpt --format onnx         # best.onnx
+    litproject export runs/digits_cnn/<run>/checkpoints/best.ckpt --format torchscript  # best.torchscript.pt
 
 - `state_dict`: the weights, loaded as the tutorials do: `net = Net(...);
   net.load_state_dict(torch.load(path))`. Needs the network's code.
 - `onnx`: network and weights for ONNX Runtime and other ONNX tools, which need neither PyTorch
-  nor this code. Needs the `export` extra (`pip install -e ".[export]"`).
+  nor this code. Needs the `export` extra (`pip install -e ".[export]"` in the project).
 - `torchscript`: network and weights for `torch.jit.load`. PyTorch has deprecated TorchScript
   (`torch.jit` warns so): prefer ONNX.
 """
@@ -15,7 +15,6 @@
 import importlib.util
 import os
 import pkgutil
-import sys
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -24,8 +23,8 @@ import torch
 from jsonargparse import CLI
 from torch import nn
 
-from .checkpoints import read_checkpoint
-from .errors import CheckpointError, UserError
+from .checkpoint_files import read_checkpoint
+from .errors import CheckpointError
 
 Format = Literal["state_dict", "onnx", "torchscript"]
 SUFFIXES = {"state_dict": ".pt", "onnx": ".onnx", "torchscript": ".torchscript.pt"}
@@ -37,7 +36,7 @@ def export(
     """Write the network of a checkpoint as a state_dict, an ONNX model or a TorchScript module.
 
     Args:
-        checkpoint: a checkpoint of `python train.py fit`, e.g. runs/digits_cnn/checkpoints/best.ckpt.
+        checkpoint: a checkpoint of `python train.py fit`, e.g. runs/digits_cnn/<run>/checkpoints/best.ckpt.
         format: state_dict (weights, for `net.load_state_dict`), onnx, or torchscript.
         output: the file to write; by default beside the checkpoint, named after it.
         overwrite: replace `output` if it exists.
@@ -133,10 +132,7 @@ def load_line(format: Format, path: Path, hparams: dict) -> str:
     return f"import torch; {build}; net.load_state_dict(torch.load({str(path)!r}))"
 
 
-def main(args: list[str] | None = None) -> Path:
-    """`python export.py`: options and --help from `export`'s signature and docstring (jsonargparse)."""
-    try:
-        return CLI(export, args=args)
-    except UserError as error:  # the user's input, not a bug: one line, no traceback
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(error.exit_code)
+def main(args: list[str] | None = None) -> int:
+    """`litproject export`: options and --help from `export`'s signature and docstring (jsonargparse)."""
+    CLI(export, args=args, parser_kwargs={"prog": "litproject export"})
+    return 0
