@@ -1,9 +1,16 @@
-"""Bake projects with the real cookiecutter command line, the way users do."""
+"""Bake projects with the real cookiecutter command line, the way users do.
+
+Before any test is collected, the default project is baked once and installed (editable) into
+this environment: `default_project`, which litproject's own suite (tests/runtime/) runs and
+imports, and which the template's tests copy before they change anything in it.
+"""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -73,14 +80,24 @@ def baker(tmp_path: Path) -> Baker:
     return Baker(tmp_path)
 
 
-def install(project: Path) -> None:
+def install(project: Path, extras: str = "[dev]") -> None:
     """`pip install -e <project>[dev]` into the test environment, as the project's README says.
 
-    The first install brings PyTorch, Lightning and W&B (minutes); later ones find them.
-    Build isolation is off so that building needs only the setuptools already installed.
+    litproject and everything it needs are installed already (`make test` installs them), so
+    this builds the project alone. Build isolation is off so that building needs only the
+    setuptools already installed.
     """
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation", "-e", f"{project}[dev]"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-build-isolation",
+            "-e",
+            f"{project}{extras}",
+        ],
         check=True,
     )
 
@@ -94,10 +111,11 @@ def offline_env() -> dict[str, str]:
 def run(project: Path, *command: str, **env: str) -> str:
     """Run a command in the project as a user without network or W&B account; return its output,
     stdout and stderr in the order a terminal shows them."""
+    path = {"PYTHONPATH": str(project / "src")} if (project / "src").is_dir() else {}  # a copy's own code
     result = subprocess.run(
         command,
         cwd=project,
-        env={**offline_env(), "PYTHONUNBUFFERED": "1", **env},  # unbuffered: in a terminal's order
+        env={**offline_env(), **path, "PYTHONUNBUFFERED": "1", **env},  # unbuffered: in a terminal's order
         stdin=subprocess.DEVNULL,  # nothing may prompt
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -108,9 +126,32 @@ def run(project: Path, *command: str, **env: str) -> str:
     return result.stdout
 
 
+DEFAULT_PROJECT = "LITPROJECT_TEST_PROJECT"  # where the session's default project is baked
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Bake and install the default project, once per session (in xdist's controller, before its
+    workers start and inherit the variable)."""
+    if hasattr(config, "workerinput") or os.environ.get(DEFAULT_PROJECT):
+        return
+    folder = Path(tempfile.mkdtemp(prefix="default-project-"))
+    project = Baker(folder).bake()
+    install(project, extras="")
+    os.environ[DEFAULT_PROJECT] = str(project)
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
 @pytest.fixture(scope="session")
-def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project `cookiecutter --no-input` makes, installed; shared by the tests that run it."""
-    project = Baker(tmp_path_factory.mktemp("default")).bake()
-    install(project)
-    return project
+def default_project() -> Path:
+    """The project `cookiecutter --no-input` makes, installed: read it, run it, but change it only
+    in a copy (`project_copy`), as other tests use it at the same time."""
+    return Path(os.environ[DEFAULT_PROJECT])
+
+
+@pytest.fixture
+def project_copy(default_project: Path, tmp_path: Path) -> Path:
+    """A copy of the default project in this test's folder, whose own `src/` comes first on the
+    import path of the commands `run` starts in it."""
+    copy = tmp_path / default_project.name
+    shutil.copytree(default_project, copy, ignore=shutil.ignore_patterns("runs", "wandb", "*.egg-info"))
+    return copy

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from litproject.contract import sizes
 
 from {{ cookiecutter.package_name }}.data import (
     CropYieldsDataModule,
@@ -10,7 +11,6 @@ from {{ cookiecutter.package_name }}.data import (
     MNISTDataModule,
     TeacherDataModule,
 )
-from {{ cookiecutter.package_name }}.data.base import fits_on_gpu
 from {{ cookiecutter.package_name }}.data.mnist import (
     RAW_FILES,
     MissingDataError,
@@ -43,52 +43,14 @@ def test_split_depends_only_on_the_seed():
     assert not torch.equal(test_labels(0), test_labels(1))
 
 
-def test_batches_are_cut_whole_and_equal_sample_by_sample_reading():
-    """The loaders index each tensor once per batch (`TensorBatches`); what they serve is what a
-    DataLoader reading and stacking single samples serves, in the same shuffled order."""
-    dm = DigitsDataModule(batch_size=64)
-    dm.setup("fit")
-    loader = dm.train_dataloader()
-    per_sample = torch.utils.data.DataLoader(dm.splits["train"], batch_size=64, sampler=loader.sampler)
-    loader.sampler.set_epoch(3)
-    batches = list(loader)
-    loader.sampler.set_epoch(3)
-    for (x, y), (x_ref, y_ref) in zip(batches, per_sample, strict=True):
-        assert torch.equal(x, x_ref) and torch.equal(y, y_ref)
-
-
-def test_the_training_order_is_that_of_torchs_random_sampler_for_the_same_seed():
-    dm = DigitsDataModule(batch_size=64)
-    dm.setup("fit")
-    sampler = dm.train_dataloader().sampler
-    sampler.set_epoch(2)
-    reference = torch.utils.data.RandomSampler(dm.splits["train"], generator=torch.Generator())
-    reference.generator.manual_seed(sampler.seed + 2)
-    assert list(sampler) == list(reference)
-
-
-def test_splits_stay_on_the_gpu_only_when_they_fit_in_a_quarter_of_its_memory():
-    dm = DigitsDataModule(batch_size=64)
-    dm.setup("fit")
-    size = sum(t.nelement() * t.element_size() for split in dm.splits.values() for t in split.tensors)
-    assert size > 5_000_000  # 1,797 images of 28 x 28 float32, and their labels
-    assert fits_on_gpu(dm.splits, gpu_memory=4 * size)
-    assert not fits_on_gpu(dm.splits, gpu_memory=4 * size - 1)
-    # Without a CUDA trainer, batches are cut in host memory, without page-locked copies.
-    loader = dm.train_dataloader()
-    assert loader.dataset.tensors[0].device.type == "cpu" and not loader.pin_memory
-
-
 def test_sizes_are_known_before_any_data_is_loaded():
+    """What the command line gives a network (litproject's data contract) comes from the
+    constructor's arguments alone."""
     digits = DigitsDataModule(image_size=8)
-    assert (digits.input_shape, digits.num_classes, digits.in_channels, digits.in_features) == (
-        (1, 8, 8),
-        10,
-        1,
-        64,
-    )
+    assert (digits.input_shape, digits.num_classes) == ((1, 8, 8), 10)
+    assert sizes(digits) == {"in_features": 64, "in_channels": 1, "num_classes": 10, "out_features": 10}
     teacher = TeacherDataModule(in_features=20, out_features=40)
-    assert (teacher.in_features, teacher.out_features, teacher.target_shape) == (20, 40, (40,))
+    assert teacher.target_shape == (40,) and sizes(teacher) == {"in_features": 20, "out_features": 40}
     assert not digits.splits and not teacher.splits
 
 

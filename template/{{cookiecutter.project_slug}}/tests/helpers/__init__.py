@@ -1,2 +1,1 @@
-"""What the tests share besides fixtures: reading the offline W&B run files back, writing image
-files."""
+"""What the tests share besides fixtures: image files written in the formats users bring."""

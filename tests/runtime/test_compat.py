@@ -1,19 +1,22 @@
-"""The private Lightning members that `lightning_internals.py` uses are still there: a Lightning
-release that renames one fails here, by name, rather than somewhere in a run."""
+"""The private members of other libraries that `litproject/compat.py` uses are still there: a
+release that renames one fails here, by name, rather than somewhere in a run. What each is for is
+tested by the behaviour tests its docstring names."""
 
 import inspect
 
 import lightning
+import optuna
 import pytest
+import wandb
 from lightning.pytorch import Trainer
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.demos.boring_classes import BoringModel
 from lightning.pytorch.loggers import WandbLogger
 
-from {{ cookiecutter.package_name }} import lightning_internals
-from {{ cookiecutter.package_name }}.callbacks import Checkpoint
+from litproject import compat
+from litproject.callbacks import Checkpoint
 
-CHANGED = f"Lightning {lightning.__version__} changed it: see lightning_internals.py"
+CHANGED = f"Lightning {lightning.__version__} changed it: see litproject/compat.py"
 
 
 def test_the_checkpoint_members_are_there(tmp_path):
@@ -23,11 +26,9 @@ def test_the_checkpoint_members_are_there(tmp_path):
         "_should_save_on_train_epoch_end",
         "_should_skip_saving_checkpoint",
         "_save_last_checkpoint",
+        "_monitor_candidates",
     ):
         assert callable(getattr(checkpoint, name, None)), f"ModelCheckpoint.{name}: {CHANGED}"
-    assert callable(getattr(checkpoint, "_monitor_candidates", None)), (
-        f"ModelCheckpoint._monitor_candidates: {CHANGED}"
-    )
     for name in ("_last_global_step_saved", "_every_n_train_steps"):
         assert hasattr(checkpoint, name), f"ModelCheckpoint.{name}: {CHANGED}"
     assert isinstance(trainer._logger_connector.should_update_logs, bool), f"should_update_logs: {CHANGED}"
@@ -42,9 +43,9 @@ def test_the_cli_members_are_there():
 
 def test_the_wandb_logger_members_are_there(tmp_path, monkeypatch: pytest.MonkeyPatch):
     logger = WandbLogger(save_dir=str(tmp_path), offline=True)
-    assert not lightning_internals.wandb_started(logger)  # and reading it did not start a run
+    assert not compat.wandb_started(logger)  # and reading it did not start a run
     assert logger._wandb_init.get("anonymous", "missing") is None, f"WandbLogger._wandb_init: {CHANGED}"
-    lightning_internals.leave_out_wandb_anonymous(logger)
+    compat.leave_out_wandb_anonymous(logger)
     assert "anonymous" not in logger._wandb_init
 
 
@@ -60,7 +61,7 @@ def test_unused_step_hooks_are_skipped_and_used_ones_run():
             self.batches += 1
 
     counter = CountsBatches()
-    lightning_internals.skip_unused_step_hooks(counter)
+    compat.skip_unused_step_hooks(counter)
     assert counter.on_train_batch_start is None and counter.on_before_backward is None
     trainer = Trainer(
         max_steps=3, logger=False, callbacks=[counter], enable_checkpointing=False, enable_progress_bar=False
@@ -69,9 +70,36 @@ def test_unused_step_hooks_are_skipped_and_used_ones_run():
     assert counter.batches == 3
 
 
-def test_the_litdata_member_is_there():
+def test_the_wandb_launch_module_is_there():
+    """Loaded early by `load_wandb_launch_early`, where each W&B run loads it from
+    (`Run._apply_launch_inputs` or the like): W&B still has it there."""
+    compat.load_wandb_launch_early()
+    run_source = inspect.getsource(wandb.sdk.wandb_run)
+    assert "from wandb.sdk.launch.inputs.internal import" in run_source, (
+        f"wandb {wandb.__version__} loads its Launch inputs from elsewhere: see litproject/compat.py"
+    )
+
+
+def test_the_litdata_members_are_there():
+    from litdata import StreamingDataLoader
     from litdata.streaming import fs_provider
 
     assert callable(getattr(fs_provider, "_get_fs_provider", None)), (
-        "litdata's _get_fs_provider: see lightning_internals.py"
+        "litdata's _get_fs_provider: see compat.py"
     )
+    assert "self.restore" in inspect.getsource(StreamingDataLoader), (
+        "litdata's StreamingDataLoader.restore: see litproject/compat.py"
+    )
+
+
+def test_the_optuna_trial_keys_are_there():
+    """A retried trial names the trial it retries, a grid trial its point, under the keys compat reads."""
+    study = optuna.create_study(sampler=optuna.samplers.GridSampler({"x": [1, 2]}))
+    trial = study.ask()
+    trial.suggest_categorical("x", [1, 2])
+    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    failed = study.get_trials()[0]
+    assert compat.grid_point(failed) in (0, 1), f"optuna {optuna.__version__}: GridSampler's {compat.GRID_ID}"
+    optuna.storages.RetryFailedTrialCallback()(study, failed)
+    (retry,) = [t for t in study.get_trials() if t.number == 1]
+    assert compat.retried_trial(retry) == 0, f"optuna {optuna.__version__}: {compat.RETRY_HISTORY}"

@@ -12,9 +12,9 @@ import pytest
 import torch
 from torch import nn
 
+from .conftest import PROJECT
 from .helpers.wandb_run import load_runs
 
-PROJECT = Path(__file__).resolve().parents[1]
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.logger=false"]
 SHORT = ["--trainer.limit_train_batches=4", "--trainer.limit_val_batches=2", *QUIET]
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from {{ cookiecutter.package_name }}.cli import main
+from litproject.cli import main
 
-PROJECT = Path(__file__).resolve().parents[1]
+from .conftest import PROJECT
+
 EPOCHS = ["--trainer.max_epochs=2", "--trainer.enable_progress_bar=false"]
 
 

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from lightning_project.data import DigitsDataModule
 from PIL import Image
 
-from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.data import DigitsDataModule
+from litproject.cli import main
+
+from .conftest import PROJECT
 
 SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=3", "--trainer.limit_val_batches=2"]
-PROJECT = Path(__file__).resolve().parents[1]
 CONFIGS = PROJECT / "configs"
 EXPERIMENTS = sorted(path.stem for path in CONFIGS.glob("*.yaml") if path.stem != "trainer")
 
@@ -287,8 +288,8 @@ def test_the_trainer_spares_each_step_what_nobody_asked_for(monkeypatch, default
     from lightning.pytorch.callbacks import RichProgressBar
     from lightning.pytorch.profilers import SimpleProfiler
 
-    from {{ cookiecutter.package_name }}.callbacks import ProgressBar
-    from {{ cookiecutter.package_name }}.trainer import NoProfiler
+    from litproject.callbacks import ProgressBar
+    from litproject.trainer import NoProfiler
 
     monkeypatch.setattr(sys, "argv", ["train.py"])
     trainer = main(["--trainer.logger=false"], default_configs[:1], default_configs[1], run=False).trainer
@@ -309,7 +310,7 @@ def test_the_trainer_spares_each_step_what_nobody_asked_for(monkeypatch, default
 
 
 def test_the_progress_bar_updates_at_most_so_often_and_at_the_end_of_an_epoch(monkeypatch):
-    from {{ cookiecutter.package_name }}.callbacks import progress_bar
+    from litproject.callbacks import progress_bar
 
     now = [100.0]
     monkeypatch.setattr(progress_bar.time, "monotonic", lambda: now[0])

@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-PROJECT = Path(__file__).resolve().parents[1]
+from .conftest import PROJECT
+
 CONFIGS = PROJECT / "configs"
 SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2", "--trainer.limit_val_batches=1"]
 

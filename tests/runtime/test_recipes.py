@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.history import read_rows
+from litproject.cli import main
+from litproject.history import read_rows
 
-PROJECT = Path(__file__).resolve().parents[1]
+from .conftest import PROJECT
+
 CONFIGS = PROJECT / "configs"
 DIGITS = ["--config", str(CONFIGS / "digits_cnn.yaml")]
 QUICK = [

@@ -10,9 +10,10 @@ import torch
 import yaml
 from lightning.fabric.plugins.environments import SLURMEnvironment
 
-from {{ cookiecutter.package_name }}.cli import main
+from litproject.cli import main
 
-PROJECT = Path(__file__).resolve().parents[1]
+from .conftest import PROJECT
+
 SCRIPT = PROJECT / "scripts" / "slurm_train.sh"
 
 

@@ -15,12 +15,12 @@ import pytest
 import torch
 import yaml
 
-from {{ cookiecutter.package_name }} import runs
-from {{ cookiecutter.package_name }}.runs import RunLock, checkpoints_of, claim
+from litproject import runs
+from litproject.runs import RunLock, checkpoints_of, claim
 
+from .conftest import PROJECT
 from .helpers.wandb_run import load_runs
 
-PROJECT = Path(__file__).resolve().parents[1]
 CONFIGS = PROJECT / "configs"
 SHORT = [
     "--trainer.max_epochs=1",

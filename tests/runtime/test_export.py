@@ -1,19 +1,15 @@
-"""`python export.py ...`: a trained network as a state_dict, ONNX or TorchScript, giving the same
+"""`litproject export ...`: a trained network as a state_dict, ONNX or TorchScript, giving the same
 outputs; a bad path or file ends in one `error:` line."""
 
-import runpy
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-
-from {{ cookiecutter.package_name }}.data import DigitsDataModule
-from {{ cookiecutter.package_name }}.models import Net
-from {{ cookiecutter.package_name }}.tasks import ClassificationTask
-
-PROJECT = Path(__file__).resolve().parents[1]
+from lightning_project.data import DigitsDataModule
+from lightning_project.models import Net
+from lightning_project.tasks import ClassificationTask
 
 pytestmark = [
     # Lightning's hint when a task is rebuilt with its network; TorchScript's own deprecation.
@@ -23,19 +19,12 @@ pytestmark = [
 
 
 @pytest.fixture
-def export(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
-    """Run `python export.py <args>` in this process; give back its exit status and output."""
+def export(litproject_command):
+    """Run `litproject export <args>` in this process; give back its exit status and output."""
 
     def run(*args: str) -> tuple[int, str]:
-        with monkeypatch.context() as patch:
-            patch.setattr(sys, "argv", ["export.py", *args])
-            try:
-                runpy.run_path(str(PROJECT / "export.py"), run_name="__main__")
-                status = 0
-            except SystemExit as exit_info:
-                status = exit_info.code
-        captured = capsys.readouterr()
-        return status, captured.out + captured.err
+        status, out, err = litproject_command("export", *args)
+        return status, out + err
 
     return run
 

@@ -1,4 +1,4 @@
-"""`python compare.py`: a table of an experiment's runs whose numbers are those of the runs' own files."""
+"""`litproject compare`: a table of an experiment's runs whose numbers are those of the runs' own files."""
 
 import csv
 import runpy
@@ -10,9 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from {{ cookiecutter.package_name }}.history import read_rows
+from litproject.history import read_rows
 
-PROJECT = Path(__file__).resolve().parents[1]
+from .conftest import PROJECT
+
 pytestmark = pytest.mark.slow  # four fits: run by `pytest -m slow` and CI
 QUICK = [
     "--trainer.max_epochs=3",
@@ -24,19 +25,9 @@ QUICK = [
 
 
 @pytest.fixture
-def compare(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
-    """Run `python compare.py <args>` in this process; give back its exit status and output."""
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        with monkeypatch.context() as patch:
-            patch.setattr(sys, "argv", ["compare.py", *args])
-            with pytest.raises(SystemExit) as exit_info:
-                runpy.run_path(str(PROJECT / "compare.py"), run_name="__main__")
-        captured = capsys.readouterr()
-        return exit_info.value.code, captured.out, captured.err
-
-    return run
+def compare(litproject_command):
+    """Run `litproject compare <args>` in this process; give back its exit status and output."""
+    return lambda *args: litproject_command("compare", *args)
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,11 @@
 """Sweeps: the shipped sweep files, the command a W&B agent builds from them, and the Optuna
-engine (`python sweep.py`) running real fits: grid, resume after an interruption, two workers on
+engine (`litproject sweep`) running real fits: grid, resume after an interruption, two workers on
 one study, pruning, and every bad input refused before a trial runs.
 
 No W&B server can be reached here: W&B's own agent never runs. Its command is built with W&B's
 own functions, and run as the agent would run it.
 """
 
-import runpy
 import signal
 import sqlite3
 import subprocess
@@ -20,12 +19,13 @@ import pytest
 import yaml
 from wandb.sdk.launch.sweeps.utils import create_sweep_command, create_sweep_command_args
 
-from {{ cookiecutter.package_name }}.sweeps.spec import Sweep
-from {{ cookiecutter.package_name }}.sweeps.study import connect
+from litproject.sweeps.spec import Sweep
+from litproject.sweeps.study import connect
 
+from .conftest import PROJECT
+from .conftest import in_project as project_folder
 from .helpers.wandb_run import load_runs
 
-PROJECT = Path(__file__).resolve().parents[1]
 SWEEPS = sorted((PROJECT / "configs" / "sweeps").glob("*.yaml"))
 QUICK = [
     "--trainer.limit_train_batches=4",
@@ -55,29 +55,23 @@ def write_sweep(path: Path, parameters: dict, method: str = "grid", epochs: int 
 
 @pytest.fixture
 def sweep(monkeypatch: pytest.MonkeyPatch):
-    """Run `python sweep.py <args>` in this process, as a user types it in the project; give back
-    its exit status."""
-    monkeypatch.syspath_prepend(str(PROJECT))  # as beside train.py, whose config names it reads
+    """Run `litproject sweep <args>` in this process, as a user types it in the project; give back
+    its exit status (what it printed stays for capsys)."""
+    from litproject.__main__ import main
 
     def run(*args: str) -> int:
         with monkeypatch.context() as patch:
-            patch.setattr(sys, "argv", ["sweep.py", *args])
-            try:
-                runpy.run_path(str(PROJECT / "sweep.py"), run_name="__main__")
-            except SystemExit as exit_info:
-                return exit_info.code
-        raise AssertionError("sweep.py always ends with sys.exit")
+            patch.setattr(sys, "argv", ["litproject", "sweep", *args])
+            return main(["sweep", *args])
 
     return run
 
 
 @pytest.fixture
 def in_project(workdir: Path) -> Path:
-    """The test's folder set up as a user's project folder: train.py, sweep.py and configs/ (links
-    to the project's), so that the sweep files' relative paths work and runs land here."""
-    for name in ("train.py", "sweep.py", "configs"):
-        (workdir / name).symlink_to(PROJECT / name)
-    return workdir
+    """The test's folder set up as a user's project folder (train.py and configs/), so that the
+    sweep files' relative paths work and runs land here."""
+    return project_folder(workdir)
 
 
 def study_of(workdir: Path, name: str) -> optuna.Study:
@@ -185,7 +179,7 @@ def test_an_interrupted_sweep_resumes_without_running_a_finished_trial_again(in_
     grid = {"model.optimizer.lr": {"values": [0.001, 0.002]}, "data.batch_size": {"values": [32, 64]}}
     path = write_sweep(in_project / "four.yaml", grid, epochs=3)
     database = in_project / "runs" / "digits_cnn" / "sweeps" / "four.db"
-    command = [sys.executable, "sweep.py", str(path), "--trials", "4"]
+    command = [sys.executable, "-m", "litproject", "sweep", str(path), "--trials", "4"]
     worker = subprocess.Popen(
         command, cwd=in_project, env=process_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -231,7 +225,7 @@ def test_an_interrupted_sweep_resumes_without_running_a_finished_trial_again(in_
 def test_two_workers_on_one_study_run_the_grid_once_between_them(in_project: Path, process_env):
     grid = {"model.optimizer.lr": {"values": [0.001, 0.002, 0.003]}, "data.batch_size": {"values": [32, 64]}}
     path = write_sweep(in_project / "shared.yaml", grid, flags=["--trainer.logger=false"])
-    command = [sys.executable, "sweep.py", str(path)]
+    command = [sys.executable, "-m", "litproject", "sweep", str(path)]
     workers = [
         subprocess.Popen(
             command,

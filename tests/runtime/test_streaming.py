@@ -1,8 +1,7 @@
-"""Streaming: real LitData chunks written by `python convert.py`, trained from, under DDP, resumed."""
+"""Streaming: real LitData chunks written by `litproject convert`, trained from, under DDP, resumed."""
 
 import hashlib
 import json
-import runpy
 import shutil
 import subprocess
 import sys
@@ -11,32 +10,36 @@ from pathlib import Path
 import pytest
 import torch
 from lightning.pytorch import Callback
+from lightning_project.data import DigitsDataModule
 from litdata import StreamingDataset
 
-from {{ cookiecutter.package_name }}.data import DigitsDataModule, StreamingDataModule
-from {{ cookiecutter.package_name }}.data.base import DataError
+from litproject.data import StreamingDataModule
+from litproject.errors import DataError
 
-from .helpers.images import truncate, write_digit_images
+from .conftest import PROJECT, images, in_project
 
-PROJECT = Path(__file__).resolve().parents[1]
 STREAM = ["--data=StreamingDataModule", "--trainer.enable_progress_bar=false", "--trainer.logger=false"]
 
 
 def convert(*args: str) -> None:
-    """`python convert.py <args>`, in this process."""
+    """`litproject convert <args>` in this process, in a folder that holds the project's train.py
+    (its configs name the data); fails the test unless it succeeds."""
+    from litproject.__main__ import main
+
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sys, "argv", ["convert.py", *args])
-        runpy.run_path(str(PROJECT / "convert.py"), run_name="__main__")
+        patch.setattr(sys, "argv", ["litproject", "convert", *args])
+        status = main(["convert", *args])
+    assert status == 0
 
 
 @pytest.fixture(scope="session")
 def digits_chunks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default experiment's digits, converted once per session."""
-    folder = tmp_path_factory.mktemp("chunks")
+    folder = in_project(tmp_path_factory.mktemp("chunks"))
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)  # to see that converting writes nothing else
         convert("digits")
-    assert sorted(path.name for path in folder.iterdir()) == ["digits"]
+    assert sorted(path.name for path in folder.iterdir()) == ["configs", "digits", "train.py"]
     return folder / "digits"
 
 
@@ -205,7 +208,7 @@ def lost_chunks(folder: Path) -> None:
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (unfinished, " has no dataset.json: it is not a folder that `python convert.py` finished writing."),
+        (unfinished, " has no dataset.json: it is not a folder that `litproject convert` finished writing."),
         (other_format, " was written in format 99 (by a later project); this project reads format 1."),
         (lost_chunks, ": the val chunks do not hold the 270 samples dataset.json lists"),
     ],
@@ -246,8 +249,8 @@ def test_convert_refuses_and_keeps_what_is_there(
 def test_convert_names_a_damaged_image_and_leaves_no_folder(capsys, workdir: Path, image_folder: Path):
     """Validation images are first decoded by LitData's writer processes: the damaged one is named
     all the same, and the half-written output is removed."""
-    val_dir = write_digit_images(workdir / "val", per_class=2)
-    path = truncate(val_dir)
+    val_dir = images.write_digit_images(workdir / "val", per_class=2)
+    path = images.truncate(val_dir)
     folders = [f"--data.train_dir={image_folder}", f"--data.val_dir={val_dir}"]
     with pytest.raises(SystemExit) as exit_info:
         convert("chunks", "--config", str(PROJECT / "configs" / "folder_cnn.yaml"), *folders)

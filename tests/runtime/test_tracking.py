@@ -5,11 +5,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from lightning_project.models import Net
 
-from {{ cookiecutter.package_name }} import tracking
-from {{ cookiecutter.package_name }}.models import Net
-from {{ cookiecutter.package_name }}.tracking import resolve_wandb_mode
+from litproject import tracking
+from litproject.tracking import resolve_wandb_mode
 
+from .conftest import PROJECT
 from .helpers.wandb_run import (
     CHUNK_HEADER,
     FILE_HEADER,
@@ -20,7 +21,6 @@ from .helpers.wandb_run import (
     load_runs,
 )
 
-PROJECT = Path(__file__).resolve().parents[1]
 SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=3", "--trainer.limit_val_batches=2"]
 
 
@@ -99,8 +99,8 @@ def test_wandb_run_holds_config_metrics_learning_rate_and_media(
     # Gradient histograms every step, so that a 3-step run has some.
     (workdir / "every_step.yaml").write_text(
         "trainer:\n  callbacks:\n"
-        "    - class_path: {{ cookiecutter.package_name }}.callbacks.ClassifierMedia\n"
-        "    - class_path: {{ cookiecutter.package_name }}.callbacks.WatchGradients\n"
+        "    - class_path: litproject.callbacks.ClassifierMedia\n"
+        "    - class_path: litproject.callbacks.WatchGradients\n"
         "      init_args: {log: gradients, log_every_n_steps: 1}\n"
     )
     experiment = ["--config", str(PROJECT / "configs" / "digits_cnn.yaml"), "--config", "every_step.yaml"]

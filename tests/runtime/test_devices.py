@@ -6,8 +6,8 @@ import sys
 import pytest
 import torch
 
-from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.history import read_rows
+from litproject.cli import main
+from litproject.history import read_rows
 
 SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=5", "--trainer.limit_val_batches=2"]
 
