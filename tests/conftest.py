@@ -5,6 +5,7 @@ this environment: `default_project`, which litproject's own suite (tests/runtime
 imports, and which the template's tests copy before they change anything in it.
 """
 
+import atexit
 import json
 import os
 import shutil
@@ -129,16 +130,18 @@ def run(project: Path, *command: str, **env: str) -> str:
 DEFAULT_PROJECT = "LITPROJECT_TEST_PROJECT"  # where the session's default project is baked
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Bake and install the default project, once per session (in xdist's controller, before its
-    workers start and inherit the variable)."""
-    if hasattr(config, "workerinput") or os.environ.get(DEFAULT_PROJECT):
+def bake_default_project() -> None:
+    """Bake and install the default project, once per session: when pytest imports this file,
+    before the tests of tests/runtime/ are collected (they import the project). xdist's workers
+    start later and inherit the variable that says where it is."""
+    if os.environ.get(DEFAULT_PROJECT):
         return
     folder = Path(tempfile.mkdtemp(prefix="default-project-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     project = Baker(folder).bake()
     install(project, extras="")
     os.environ[DEFAULT_PROJECT] = str(project)
-    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    sys.path.insert(0, str(project / "src"))  # new processes read the install's .pth; this one cannot
 
 
 @pytest.fixture(scope="session")
@@ -155,3 +158,6 @@ def project_copy(default_project: Path, tmp_path: Path) -> Path:
     copy = tmp_path / default_project.name
     shutil.copytree(default_project, copy, ignore=shutil.ignore_patterns("runs", "wandb", "*.egg-info"))
     return copy
+
+
+bake_default_project()

@@ -151,6 +151,7 @@ class CLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         self.fill_sizes_from_data(config)
+        plain_numbers(config)
         # The config a run saves is what was asked for, with the sizes and experiment filled in;
         # its folder and its W&B run belong to this run only, not to a rerun of its config.
         to_save = config.clone()
@@ -344,6 +345,21 @@ def best_result(trainer: Trainer) -> str:
     return f"Best {checkpoint.monitor}: {best:.4g} at epoch {row['epoch']}" + (
         f" ({', '.join(others)})" if others else ""
     )
+
+
+def plain_numbers(config: Namespace) -> None:
+    """Make every number of the config a plain int or float.
+
+    jsonargparse keeps a value parsed under a restricted type (`PositiveInt`) as an instance of
+    that type, and carries it over when the command line switches to another class with an
+    argument of the same name (`--data=MyData`, whose `batch_size: int` takes the default
+    experiment's 64): such an instance cannot be written to YAML under the new class's type.
+    """
+    for key, value in config.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if type(value) not in (int, float):
+            config[key] = int(value) if isinstance(value, int) else float(value)
 
 
 def config_files_in(args: list[str]) -> list[str]:

@@ -134,5 +134,5 @@ def load_line(format: Format, path: Path, hparams: dict) -> str:
 
 def main(args: list[str] | None = None) -> int:
     """`litproject export`: options and --help from `export`'s signature and docstring (jsonargparse)."""
-    CLI(export, args=args, parser_kwargs={"prog": "litproject export"})
+    CLI(export, args=args, prog="litproject export")
     return 0

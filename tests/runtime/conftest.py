@@ -66,8 +66,9 @@ def logs_to_this_test() -> None:
 @pytest.fixture
 def process_env(workdir: Path) -> dict[str, str]:
     """The environment of `python train.py` in a new process, as a user starts it: offline, and
-    with no link to this process's W&B service (which W&B hands to child processes)."""
-    env = {**os.environ, "WANDB_MODE": "offline"}
+    with no link to this process's W&B service (which W&B hands to child processes). The project's
+    code is on the path as its editable install puts it there (which another session may move)."""
+    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(PROJECT / "src")}
     env.pop("WANDB_SERVICE", None)
     return env
 

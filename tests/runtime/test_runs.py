@@ -69,7 +69,7 @@ def frozen_clock(tmp_path: Path, process_env: dict) -> dict:
         "    return '20260101-120000' if format == '%Y%m%d-%H%M%S' else _strftime(format, *args)\n"
         "time.strftime = strftime\n"
     )
-    return {**process_env, "PYTHONPATH": str(site)}
+    return {**process_env, "PYTHONPATH": f"{site}:{process_env['PYTHONPATH']}"}
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ from lightning.pytorch import Callback
 from lightning_project.data import DigitsDataModule
 from litdata import StreamingDataset
 
+from litproject.contract import sizes
 from litproject.data import StreamingDataModule
 from litproject.errors import DataError
 
@@ -21,15 +22,14 @@ from .conftest import PROJECT, images, in_project
 STREAM = ["--data=StreamingDataModule", "--trainer.enable_progress_bar=false", "--trainer.logger=false"]
 
 
-def convert(*args: str) -> None:
+def convert(*args: str) -> int:
     """`litproject convert <args>` in this process, in a folder that holds the project's train.py
-    (its configs name the data); fails the test unless it succeeds."""
+    (its configs name the data); its exit status."""
     from litproject.__main__ import main
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sys, "argv", ["litproject", "convert", *args])
-        status = main(["convert", *args])
-    assert status == 0
+        return main(["convert", *args])
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +38,7 @@ def digits_chunks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = in_project(tmp_path_factory.mktemp("chunks"))
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)  # to see that converting writes nothing else
-        convert("digits")
+        assert convert("digits") == 0
     assert sorted(path.name for path in folder.iterdir()) == ["configs", "digits", "train.py"]
     return folder / "digits"
 
@@ -93,12 +93,8 @@ def test_convert_writes_every_split_as_the_datamodule_serves_it(digits_chunks: P
 
 def test_sizes_come_from_the_description_and_a_fit_runs(digits_chunks: Path, train, run_folder):
     data = StreamingDataModule(str(digits_chunks))
-    assert (data.input_shape, data.in_channels, data.num_classes, data.out_features) == (
-        (1, 28, 28),
-        1,
-        10,
-        10,
-    )
+    assert (data.input_shape, data.num_classes) == ((1, 28, 28), 10)
+    assert sizes(data) == {"in_features": 784, "in_channels": 1, "num_classes": 10, "out_features": 10}
     assert not hasattr(data, "target_shape")
     train("fit", *STREAM, f"--data.input_dir={digits_chunks}", "--trainer.fast_dev_run=true")
     assert (run_folder() / "checkpoints" / "last.ckpt").is_file()
@@ -135,9 +131,9 @@ def test_a_run_resumed_in_the_middle_of_an_epoch_sees_what_an_unbroken_run_sees(
     resumed from the checkpoint taken every 7 steps: the same samples, in the same order, and the
     same weights at the end (the loader's position is in the checkpoint)."""
     args = [*STREAM, f"--data.input_dir={digits_chunks}", "--data.num_workers=1", "--trainer.max_epochs=2"]
-    args += ["--checkpoint.every_n_train_steps=7", "--trainer.callbacks+=tests.test_streaming.RecordInputs"]
+    args += ["--checkpoint.every_n_train_steps=7", f"--trainer.callbacks+={__name__}.RecordInputs"]
     train("fit", *args, f"--trainer.callbacks.folder={workdir / 'unbroken'}")
-    crash = ["--trainer.callbacks+=tests.test_streaming.CrashAt", "--trainer.callbacks.step=7"]
+    crash = [f"--trainer.callbacks+={__name__}.CrashAt", "--trainer.callbacks.step=7"]
     with pytest.raises(RuntimeError, match="crash at step 7"):
         train("fit", *args, f"--trainer.callbacks.folder={workdir / 'broken'}", *crash)
     train("fit", *args, f"--trainer.callbacks.folder={workdir / 'resumed'}", "--ckpt_path=last")
@@ -161,7 +157,7 @@ def test_ddp_processes_share_out_every_sample_once_per_epoch(workdir: Path, proc
     """Random vectors (each one different), 384 to train on: 2 processes x 24 batches of 8."""
     chunks = workdir / "teacher"
     config = ["--config", str(PROJECT / "configs" / "random_mlp.yaml")]
-    convert(str(chunks), *config, "--data.num_samples=512")
+    assert convert(str(in_project(workdir) / "teacher"), *config, "--data.num_samples=512") == 0
     training = StreamingDataset(str(chunks / "train"))
     everything = {fingerprint(training[i]["x"]) for i in range(len(training))}
     assert len(everything) == 384
@@ -173,14 +169,14 @@ def test_ddp_processes_share_out_every_sample_once_per_epoch(workdir: Path, proc
         "--data.batch_size=8",
     ]
     record = [
-        "--trainer.callbacks+=tests.test_streaming.RecordInputs",
+        f"--trainer.callbacks+={__name__}.RecordInputs",
         f"--trainer.callbacks.folder={workdir}",
     ]
     result = subprocess.run(
         [sys.executable, str(PROJECT / "train.py"), "fit", *config, *STREAM, f"--data.input_dir={chunks}"]
         + [*ddp, *record, "--trainer.max_epochs=2"],
         cwd=workdir,
-        env={**process_env, "PYTHONPATH": str(PROJECT)},
+        env={**process_env, "PYTHONPATH": f"{Path(__file__).parents[1]}:{process_env['PYTHONPATH']}"},
         capture_output=True,
         text=True,
         timeout=300,
@@ -236,12 +232,11 @@ def test_a_chunk_folder_that_is_not_complete_is_refused_before_training(
 def test_convert_refuses_and_keeps_what_is_there(
     capsys, workdir: Path, snapshot, digits_chunks: Path, args: list[str], message: str
 ):
+    in_project(workdir)
     (workdir / "chunks").mkdir()
     (workdir / "chunks" / "notes.txt").write_text("mine")
     before = snapshot()
-    with pytest.raises(SystemExit) as exit_info:
-        convert(*(arg.format(digits=digits_chunks) for arg in args))
-    assert exit_info.value.code == 2
+    assert convert(*(arg.format(digits=digits_chunks) for arg in args)) == 2
     assert capsys.readouterr().err.splitlines()[-1] == f"error: {message.format(digits=digits_chunks)}"
     assert snapshot() == before
 
@@ -252,9 +247,8 @@ def test_convert_names_a_damaged_image_and_leaves_no_folder(capsys, workdir: Pat
     val_dir = images.write_digit_images(workdir / "val", per_class=2)
     path = images.truncate(val_dir)
     folders = [f"--data.train_dir={image_folder}", f"--data.val_dir={val_dir}"]
-    with pytest.raises(SystemExit) as exit_info:
-        convert("chunks", "--config", str(PROJECT / "configs" / "folder_cnn.yaml"), *folders)
-    assert exit_info.value.code == 2
+    in_project(workdir)
+    assert convert("chunks", "--config", "configs/folder_cnn.yaml", *folders) == 2
     assert capsys.readouterr().err.splitlines()[-1].startswith(f"error: {path} is damaged or cut short")
     assert not (workdir / "chunks").exists()
 
