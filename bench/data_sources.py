@@ -22,13 +22,9 @@ import time
 from pathlib import Path
 
 import torch
-from lightning_project.data import (
-    DigitsDataModule,
-    ImageFolderDataModule,
-    StreamingDataModule,
-    TeacherDataModule,
-)
-from lightning_project.data.streaming import write_chunks
+from lightning_project.data import DigitsDataModule, ImageFolderDataModule, TeacherDataModule
+from litproject.data import StreamingDataModule
+from litproject.data.streaming import write_chunks
 
 sys.path.insert(0, os.getcwd())  # the project folder: its tests write the PNG files
 from tests.helpers.images import write_digit_images  # noqa: E402

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import torch
-from lightning_project.cli import main
+from litproject.cli import main
 
 sys.path.insert(0, os.getcwd())  # the project folder: its train.py names the default configs
 from train import BASE_CONFIG, DEFAULT_EXPERIMENT  # noqa: E402

@@ -162,7 +162,7 @@ def main() -> None:
         print(f"{name}: " + ", ".join(f"{v} {ms:.2f} ms {totals[v]:.0f} calls" for v, ms in steps.items()))
 
     help_s = min(wall([python, "train.py", "--help"], project) for _ in range(3))
-    import_s = min(wall([python, "-c", "import lightning_project.cli"], project) for _ in range(3))
+    import_s = min(wall([python, "-c", "import litproject.cli"], project) for _ in range(3))
     sweep = sweep_overhead(project, python)
     start = startup(project, python, work)
     sources = data_sources(project, python, work)
@@ -210,7 +210,7 @@ command:
 
 
 def sweep_overhead(project: Path, python: str, trials: int = 4) -> dict[str, float]:
-    """Run `python sweep.py` over `trials` quick trials (W&B offline); give the median seconds a
+    """Run `litproject sweep` over `trials` quick trials (W&B offline); give the median seconds a
     trial spends outside its `fit` (building the CLI, model, data; W&B's finish) and the sweep's
     start-up (imports, opening the study), from the trials' own records in the study."""
     import optuna
@@ -218,7 +218,7 @@ def sweep_overhead(project: Path, python: str, trials: int = 4) -> dict[str, flo
     path = project / "bench_sweep.yaml"
     path.write_text(SWEEP_FILE)
     name = f"bench{time.time_ns()}"
-    command = [python, "sweep.py", str(path), "--trials", str(trials), "--study_name", name]
+    command = [python, "-m", "litproject", "sweep", str(path), "--trials", str(trials), "--study_name", name]
     start = time.perf_counter()
     subprocess.run(
         command, cwd=project, check=True, capture_output=True, env={**os.environ, "WANDB_MODE": "offline"}
@@ -306,17 +306,17 @@ def report(
     versions = ", ".join(f"{m.__name__} {m.__version__}" for m in (torch, lightning, torchmetrics, wandb))
     text = "\n".join(table)
     print(text)
-    print(f"python train.py --help: {help_s:.2f} s; import <package>.cli: {import_s:.2f} s")
+    print(f"python train.py --help: {help_s:.2f} s; import litproject.cli: {import_s:.2f} s")
     print(f"sweep: {sweep['outside_fit_s']:.2f} s per trial outside fit, start-up {sweep['startup_s']:.1f} s")
     page = REPO / "docs" / "performance.md"
     _, _, notes = (page.read_text() if page.exists() else "").partition("<!-- measured -->")
-    startup = f"`python train.py --help`: {help_s:.2f} s; `import <package>.cli`: {import_s:.2f} s"
+    startup = f"`python train.py --help`: {help_s:.2f} s; `import litproject.cli`: {import_s:.2f} s"
     startup += " (best of 3)."
     startup += (
-        f"\n\nSweeps (`python sweep.py`, {sweep['trials']} quick trials of the default experiment in one"
+        f"\n\nSweeps (`litproject sweep`, {sweep['trials']} quick trials of the default experiment in one"
         f" process): {sweep['outside_fit_s']:.2f} s per trial outside its fit (median; the fit itself"
         f" {sweep['fit_s']:.2f} s), and {sweep['startup_s']:.1f} s once for the sweep's start-up, where"
-        f" a process per trial would pay `import <package>.cli` ({import_s:.2f} s) every time."
+        f" a process per trial would pay `import litproject.cli` ({import_s:.2f} s) every time."
     )
     gap = start["run_s"] - start["import_s"]
     startup += (
@@ -332,7 +332,7 @@ def report(
         "\n\nData sources, on the same 1,797 digit images (batches of 64, no model; median of epochs"
         " 2-4): loading time per batch. In memory: `DigitsDataModule`; folder: the images as PNG files,"
         " decoded and resized per sample (`ImageFolderDataModule`); streaming: LitData chunks that"
-        " `convert.py` wrote (`StreamingDataModule`).\n\n| source | ms / batch |\n|---|---|\n"
+        " `litproject convert` wrote (`StreamingDataModule`).\n\n| source | ms / batch |\n|---|---|\n"
         + "\n".join(f"| {source} | {ms:.2f} |" for source, ms in sources["times"].items())
         + "\n\nMemory (MB) of a process that reads one training epoch of "
         f"{' and '.join(f'{s} x 4,096' for s in scales)} random 1,000-feature vectors (16 MB per 4,096;"

@@ -34,17 +34,18 @@ def marked_end(owner: object, attribute: str, phase: str, before: str | None = N
 
 
 if __name__ == "__main__":
-    import lightning_project.preload  # noqa: F401  (as train.py does)
+    from litproject.compat import load_wandb_launch_early
 
-    mark("W&B's Launch client imported early (preload.py)")
+    load_wandb_launch_early()  # as litproject.main does
+    mark("W&B's Launch client imported early (litproject.compat)")
     import lightning.pytorch as pl
 
     mark("import lightning.pytorch")
-    import lightning_project.cli as cli
+    import litproject.cli as cli
     from lightning.pytorch.cli import LightningCLI
-    from lightning_project.callbacks import LearningCurves
+    from litproject.callbacks import LearningCurves
 
-    mark("the project's modules")
+    mark("litproject's modules")
     marked_end(LightningCLI, "parse_arguments", "command line and configs parsed (jsonargparse)")
     marked_end(LightningCLI, "instantiate_classes", "model, data and Trainer built")
 

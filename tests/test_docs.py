@@ -28,9 +28,10 @@ def test_docs_site_builds_strictly(tmp_path: Path):
     assert (site / "extending" / "index.html").is_file() and (site / "quick-start" / "index.html").is_file()
 
 
-def test_extending_examples_run_in_a_generated_project(default_project: Path):
+def test_extending_examples_run_in_a_generated_project(project_copy: Path):
     """Every file of docs/extending.md written into the default project, lint-clean, and every
     command of the page run in order: the new model and datamodule train, test and pass their test."""
+    default_project = project_copy
     page = EXTENDING.read_text()
     files = [(default_project / match["path"], match["text"]) for match in FILE_BLOCK.finditer(page)]
     assert len(files) >= 5

@@ -125,10 +125,10 @@ def test_a_crash_while_saving_leaves_the_previous_checkpoint_whole(train, monkey
 def test_an_interrupted_run_saves_its_place_and_resumes_in_the_same_wandb_run(
     wandb_offline, train, workdir: Path, process_env: dict, run_folder, signum: int, status: int
 ):
-    # Batches of 8: about 160 steps an epoch, so the signal lands mid-epoch.
+    # Batches of 4: about 315 steps an epoch (a second or more), so the signal lands mid-epoch.
     args = [
         "fit",
-        "--data.batch_size=8",
+        "--data.batch_size=4",
         "--trainer.limit_val_batches=2",
         "--trainer.enable_progress_bar=false",
     ]

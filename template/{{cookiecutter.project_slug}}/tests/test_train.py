@@ -70,3 +70,11 @@ def test_train_py_alone_prints_a_guide_and_the_experiments():
     for word in ("fit", "validate", "test", "predict", "--config", "--ckpt_path", *EXPERIMENTS):
         assert word in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow  # the default experiment's 15 epochs
+def test_the_default_experiment_learns_the_digits(train, capsys):
+    train("fit", "--trainer.enable_progress_bar=false")
+    capsys.readouterr()
+    train("test", "--ckpt_path=best", "--trainer.enable_progress_bar=false")
+    assert float(re.search(r"test/acc\W+([0-9.]+)", capsys.readouterr().out).group(1)) >= 0.95
