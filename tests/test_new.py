@@ -59,7 +59,8 @@ def test_from_a_wheel_new_install_and_fit_work_offline(tmp_path: Path):
     sees this one's packages (torch and the rest, gigabytes) through a .pth file instead of
     copies; litproject itself and the project are installed into it."""
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # Without its own pip and setuptools (Python 3.11 gives an old setuptools): the outer ones.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     site = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],

@@ -156,13 +156,27 @@ RETRY_HISTORY = "retry_history"  # RetryFailedTrialCallback: the numbers of the 
 GRID_ID = "grid_id"  # GridSampler: which point of the grid the trial runs
 
 
-def retried_trial(trial: Any) -> int | None:
-    """The number of the first trial that `trial` runs again (Optuna's retry callbacks), or None
-    for a trial of its own. (test_an_interrupted_sweep_resumes_without_running_...)"""
-    history = trial.system_attrs.get(RETRY_HISTORY)
-    return history[0] if history else None
+def retry_history(trial: Any) -> list[int]:
+    """The numbers of the trials that `trial` runs again, first the original (Optuna's retry
+    callbacks); empty for a trial of its own. (test_an_interrupted_sweep_resumes_without_running_...)"""
+    return list(trial.system_attrs.get(RETRY_HISTORY, []))
 
 
 def grid_point(trial: Any) -> int | None:
     """The grid point an Optuna grid trial runs. (test_two_workers_on_one_study_run_the_grid_once_...)"""
     return trial.system_attrs.get(GRID_ID)
+
+
+def heartbeat_age(storage: Any, trial_id: int) -> float | None:
+    """Seconds since the worker of trial `trial_id` last recorded its heartbeat in an Optuna
+    `RDBStorage`, by the database's clock, as Optuna's own staleness check reads it; None when it
+    recorded none. (test_a_sweep_waits_for_a_trial_running_elsewhere_...)"""
+    import sqlalchemy
+    from optuna.storages._rdb.models import TrialHeartbeatModel
+
+    with sqlalchemy.orm.Session(storage.engine) as session:
+        row = TrialHeartbeatModel.where_trial_id(trial_id, session)
+        if row is None:
+            return None
+        now = session.execute(sqlalchemy.func.now()).scalar()
+        return (now.replace(tzinfo=None) - row.heartbeat.replace(tzinfo=None)).total_seconds()

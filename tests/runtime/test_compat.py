@@ -92,6 +92,20 @@ def test_the_litdata_members_are_there():
     )
 
 
+def test_the_optuna_heartbeat_table_is_there(tmp_path):
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path}/study.db")
+    study = optuna.create_study(storage=storage)
+    trial = study.ask()
+    trial_id = storage.get_trial_id_from_study_id_trial_number(
+        storage.get_study_id_from_name(study.study_name), 0
+    )
+    assert compat.heartbeat_age(storage, trial_id) is None  # none recorded yet
+    storage.record_heartbeat(trial_id)
+    age = compat.heartbeat_age(storage, trial_id)
+    assert age is not None and 0 <= age < 60, f"optuna {optuna.__version__}: trial_heartbeats"
+    study.tell(trial, 1.0)
+
+
 def test_the_optuna_trial_keys_are_there():
     """A retried trial names the trial it retries, a grid trial its point, under the keys compat reads."""
     study = optuna.create_study(sampler=optuna.samplers.GridSampler({"x": [1, 2]}))
@@ -104,4 +118,4 @@ def test_the_optuna_trial_keys_are_there():
     with pytest.warns(optuna.exceptions.ExperimentalWarning):
         compat_retry()(study, failed)
     (retry,) = [t for t in study.get_trials() if t.number == 1]
-    assert compat.retried_trial(retry) == 0, f"optuna {optuna.__version__}: {compat.RETRY_HISTORY}"
+    assert compat.retry_history(retry) == [0], f"optuna {optuna.__version__}: {compat.RETRY_HISTORY}"

@@ -6,7 +6,9 @@ No W&B server can be reached here: W&B's own agent never runs. Its command is bu
 own functions, and run as the agent would run it.
 """
 
+import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -248,6 +250,121 @@ def test_two_workers_on_one_study_run_the_grid_once_between_them(in_project: Pat
         (lr, batch) for lr in (0.001, 0.002, 0.003) for batch in (32, 64)
     )
     assert all(trial.user_attrs.get("not_needed") for trial in trials if trial.state.name != "COMPLETE")
+
+
+RANDOM = {
+    "model.optimizer.lr": {"distribution": "log_uniform_values", "min": 0.0005, "max": 0.005},
+    "model.optimizer.weight_decay": {"distribution": "log_uniform_values", "min": 1e-6, "max": 1e-3},
+}
+
+
+def start_worker(folder: Path, env: dict, path: Path, *options: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "litproject", "sweep", str(path), *options]
+    return subprocess.Popen(
+        command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def wait_until(condition, worker: subprocess.Popen, seconds: float = 240) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert worker.poll() is None, worker.communicate()[0][-3000:]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_outright_and_resumed_at_once_runs_every_trial_asked_for(
+    in_project: Path, process_env
+):
+    """SIGKILL (a laptop that sleeps, the OOM killer, a lost node) while the second of 3 trials
+    trains, then `--resume` at once, long before the killed trial's heartbeat goes stale: the
+    trial's worker was on this machine and its process is gone, so it runs again at once, in its
+    own run folder; the sweep ends with the 3 trials asked for and none left running."""
+    path = write_sweep(in_project / "killed.yaml", RANDOM, method="random", epochs=3, run_cap=3)
+    path.write_text(
+        path.read_text().replace("--trainer.max_epochs=3", "--trainer.max_epochs=3\n- --trainer.logger=false")
+    )
+    worker = start_worker(in_project, process_env, path)
+    database = in_project / "runs" / "digits_cnn" / "sweeps" / "killed.db"
+    second = in_project / "runs" / "digits_cnn" / "killed-001"
+    wait_until(lambda: finished(database) == 1 and list(second.glob("checkpoints/last.ckpt")), worker)
+    worker.kill()
+    worker.communicate(timeout=60)
+    assert [t.state.name for t in study_of(in_project, "killed").get_trials()] == ["COMPLETE", "RUNNING"]
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "litproject", "sweep", str(path), "--resume"],
+        cwd=in_project, env=process_env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    host = socket.gethostname()
+    assert f"Trial 1 was lost ({host}, process {worker.pid} is gone): it will run again." in resumed.stdout
+    assert "3 of 3 trials done." in resumed.stdout
+    trials = study_of(in_project, "killed").get_trials()
+    states = [trial.state.name for trial in trials]
+    assert states.count("COMPLETE") == 3 and "RUNNING" not in states and "WAITING" not in states
+    retry = next(trial for trial in trials if trial.number == 2)
+    assert retry.params == trials[1].params and retry.user_attrs["run_dir"].endswith("killed-001")
+    assert not (in_project / "runs" / "digits_cnn" / "killed-002").exists()
+
+
+@pytest.mark.slow
+def test_two_workers_on_one_study_one_killed_end_with_every_trial_done(in_project: Path, process_env):
+    """The surviving worker, with no new trial left to start, does not end while the killed
+    worker's trial is still marked running: it finds that worker's process gone and runs the
+    trial again. Then it says so and ends with the 4 trials done."""
+    path = write_sweep(in_project / "pair.yaml", RANDOM, method="random", epochs=2, run_cap=4)
+    path.write_text(
+        path.read_text().replace("--trainer.max_epochs=2", "--trainer.max_epochs=2\n- --trainer.logger=false")
+    )
+    runs = in_project / "runs" / "digits_cnn"
+    first = start_worker(in_project, process_env, path)
+    wait_until(lambda: (runs / "pair-000").exists(), first)
+    second = start_worker(in_project, process_env, path)
+    wait_until(lambda: (runs / "pair-001").exists(), second)
+    first.kill()  # in its first trial
+    output = second.communicate(timeout=300)[0]
+    first.communicate(timeout=60)
+    assert second.returncode == 0, output[-3000:]
+    assert f"Trial 0 was lost ({socket.gethostname()}, process {first.pid} is gone)" in output
+    assert "4 of 4 trials done." in output
+    states = [trial.state.name for trial in study_of(in_project, "pair").get_trials()]
+    assert states.count("COMPLETE") == 4 and "RUNNING" not in states and "WAITING" not in states
+
+
+def test_a_sweep_waits_for_a_trial_running_elsewhere_and_says_so(
+    sweep, in_project: Path, capsys, monkeypatch
+):
+    """A trial of a worker on another machine (as the study records it), whose heartbeat has
+    stopped: the worker names it and waits; once the heartbeat is older than the grace period,
+    Optuna fails it and it runs here. (The grace period is cut short to keep the test quick.)"""
+    from litproject.sweeps import study as engine
+
+    path = write_sweep(
+        in_project / "far.yaml",
+        {"model.optimizer.lr": {"values": [0.003]}},
+        flags=["--trainer.logger=false"],
+        epochs=1,
+    )
+    database = in_project / "runs" / "digits_cnn" / "sweeps"
+    database.mkdir(parents=True)
+    storage = engine.connect(f"sqlite:///{database / 'far.db'}")
+    far = optuna.create_study(study_name="far", storage=storage, direction="maximize")
+    trial = far.ask({"model.optimizer.lr": optuna.distributions.CategoricalDistribution([0.003])})
+    trial.set_user_attr("worker", {"host": "elsewhere", "pid": 1})
+    study_id = storage.get_study_id_from_name("far")
+    storage.record_heartbeat(storage.get_trial_id_from_study_id_trial_number(study_id, trial.number))
+    monkeypatch.setattr(engine, "GRACE_S", 1)
+    monkeypatch.setattr(engine, "WAIT_S", 0.5)
+    assert sweep(str(path), "--resume") == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert re.search(r"Waiting for trial 0, running in elsewhere, process 1 \(heartbeat \d+ s ago\)", out), (
+        out
+    )
+    assert "1 of 1 trials done." in out
+    states = [t.state.name for t in study_of(in_project, "far").get_trials()]
+    assert states == ["FAIL", "COMPLETE"]
 
 
 def test_workers_starting_together_on_a_new_database_all_open_it(tmp_path: Path):

@@ -9,9 +9,16 @@ its process:
   Optuna can use (e.g. PostgreSQL), which several processes or machines share: each runs the same
   command, and together they run the sweep's trials once.
 - A sweep stopped by Ctrl-C or SIGTERM marks its running trial failed and queues it again;
-  `--resume` goes on from there, never re-running a finished trial. A worker that vanished
-  (killed, machine lost) stops beating its heartbeat; after a grace period its trial is queued
-  again the same way (Optuna's RetryHeartbeatStaleTrialCallback).
+  `--resume` goes on from there, never re-running a finished trial.
+- A worker that vanished (killed outright, machine lost) leaves its trial running in the
+  database. Each trial records the worker's host and process id, and the worker beats a
+  heartbeat. A worker that has no trial left to start does not end while another worker's trial
+  runs: it waits for that trial to finish or for its heartbeat to stop for a grace period, and a
+  trial whose worker was on this machine, under a process id that is gone, is taken as lost at
+  once. A lost trial is queued again and continues in its own run folder from its last checkpoint
+  (Optuna's RetryHeartbeatStaleTrialCallback).
+- The sweep ends by saying how many of the trials asked for are done (complete or pruned), and
+  why any are not; fewer than asked is exit status 1.
 """
 
 import contextlib
@@ -19,6 +26,7 @@ import difflib
 import io
 import os
 import signal
+import socket
 import sys
 import time
 import warnings
@@ -38,7 +46,7 @@ from optuna_integration import PyTorchLightningPruningCallback
 from .. import project
 from ..cli import config_files_in
 from ..cli import main as train
-from ..compat import grid_point, retried_trial
+from ..compat import grid_point, heartbeat_age, retry_history
 from ..errors import UserError
 from ..runs import RUNS_DIR, check_name, experiment_name, flatten
 from .spec import Sweep, SweepError
@@ -52,6 +60,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
     RETRY = RetryHeartbeatStaleTrialCallback(inherit_intermediate_values=True)
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+DONE = (TrialState.COMPLETE, TrialState.PRUNED)
+WAIT_S = 2  # how often a worker that waits for another's trial looks at the study again
 
 
 class TrialFailedError(Exception):
@@ -163,7 +173,9 @@ def connect(url: str, tries: int = 5) -> RDBStorage:
     return storage()
 
 
-def open_study(sweep: Sweep, url: str, name: str, resume: bool, seed: int | None) -> optuna.Study:
+def open_study(
+    sweep: Sweep, url: str, name: str, resume: bool, seed: int | None
+) -> tuple[optuna.Study, RDBStorage]:
     try:
         storage = connect(url)
         exists = name in optuna.get_all_study_names(storage)
@@ -188,7 +200,7 @@ def open_study(sweep: Sweep, url: str, name: str, resume: bool, seed: int | None
             f"study {name} in {url} was started from another version of {sweep.path}: "
             "give --study_name for a new study, or restore the file."
         )
-    return study
+    return study, storage
 
 
 def sampler_for(sweep: Sweep, seed: int | None) -> optuna.samplers.BaseSampler:
@@ -227,9 +239,18 @@ class Runner:
     done, so that no trial is left half-recorded.
     """
 
-    def __init__(self, sweep: Sweep, study: optuna.Study, target: int, configs: tuple[Path, Path]) -> None:
-        self.sweep, self.study, self.target, self.configs = sweep, study, target, configs
+    def __init__(
+        self, sweep: Sweep, study: optuna.Study, storage: RDBStorage, target: int, configs: tuple[Path, Path]
+    ) -> None:
+        self.sweep, self.study, self.storage, self.target, self.configs = (
+            sweep,
+            study,
+            storage,
+            target,
+            configs,
+        )
         self.current: int | None = None  # the number of this process's trial
+        self.waited_for: set[int] = set()  # trials of other workers this one has said it waits for
         self.callback: TrialCallback | None = None  # while a trial runs
         self.stop_signal: int | None = None
 
@@ -246,14 +267,15 @@ class Runner:
 
     def objective(self, trial: optuna.Trial) -> float:
         self.current = trial.number
+        # Where it runs: a worker on this machine can tell whether the process still exists.
+        trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
         if counted_before(self.study, trial.number) >= self.target or self.grid_point_taken(trial.number):
             trial.set_user_attr("not_needed", True)
             raise NotNeededError
         values = {parameter.name: parameter.suggest(trial) for parameter in self.sweep.parameters}
         # A trial queued again after an interruption continues the interrupted one's run, from its
         # last checkpoint, with the values it had already reported.
-        original = retried_trial(self.frozen(trial.number))
-        original = trial.number if original is None else original
+        original = (retry_history(self.frozen(trial.number)) or [trial.number])[0]
         args = [
             *self.sweep.train_args,
             *self.sweep.flags(values),
@@ -298,7 +320,7 @@ class Runner:
         failed (only an interrupted trial runs again, as a retry). Optuna's grid sampler gives an
         earlier point again when none is left, or to two workers at the same moment."""
         this = self.frozen(number)
-        if self.sweep.method != "grid" or retried_trial(this) is not None:
+        if self.sweep.method != "grid" or retry_history(this):
             return False
         point = grid_point(this)
         trials = self.study.get_trials(deepcopy=False)
@@ -320,7 +342,14 @@ class Runner:
 
     def run_trials(self) -> int:
         failures = 0
-        while self.remaining() > 0 and self.stop_signal is None:
+        while self.stop_signal is None:
+            trials = self.study.get_trials(deepcopy=False)
+            if self.remaining() <= 0 and not any(trial.state == TrialState.WAITING for trial in trials):
+                running = [trial for trial in trials if trial.state == TrialState.RUNNING]
+                if not running:
+                    break
+                self.wait_for(running)
+                continue
             try:
                 self.study.optimize(self.objective, n_trials=1, catch=(TrialFailedError, NotNeededError))
             except KeyboardInterrupt as interrupt:
@@ -346,6 +375,32 @@ class Runner:
             )
             return 128 + self.stop_signal
         return 0
+
+    def wait_for(self, running: list[optuna.trial.FrozenTrial]) -> None:
+        """Let trials of other workers finish, and queue again those whose worker is gone: on this
+        machine under a process id that no longer exists, or anywhere once its heartbeat has
+        stopped for GRACE_S seconds (Optuna fails those trials and calls RETRY)."""
+        study_id = self.storage.get_study_id_from_name(self.study.study_name)
+        for trial in running:
+            trial_id = self.storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+            worker = trial.user_attrs.get("worker") or {}
+            where = f"{worker.get('host', 'an unknown host')}, process {worker.get('pid', '?')}"
+            if worker.get("host") == socket.gethostname() and not process_exists(worker.get("pid")):
+                self.storage.set_trial_state_values(trial_id, TrialState.FAIL)
+                RETRY(self.study, self.frozen(trial.number))
+                print(f"Trial {trial.number} was lost ({where} is gone): it will run again.", flush=True)
+            elif trial.number not in self.waited_for:
+                self.waited_for.add(trial.number)
+                age = heartbeat_age(self.storage, trial_id)
+                seen = f"heartbeat {age:.0f} s ago" if age is not None else "no heartbeat yet"
+                print(
+                    f"Waiting for trial {trial.number}, running in {where} ({seen}): until it ends, or its "
+                    f"heartbeat has stopped for {GRACE_S} s and it runs again here.",
+                    flush=True,
+                )
+        optuna.storages.fail_stale_trials(self.study)  # queues again those whose heartbeat stopped
+        if any(self.frozen(trial.number).state == TrialState.RUNNING for trial in running):
+            time.sleep(WAIT_S)
 
     def report(self, trial: optuna.trial.FrozenTrial) -> None:
         """One line per trial (Optuna's own log is set to errors only)."""
@@ -380,19 +435,19 @@ def run_sweep(
             raise SweepError(f"--resume: there is no study {name} in {storage}; start it without --resume.")
         database.parent.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # a line per trial is printed here
-    study = open_study(sweep, storage, name, resume, seed)
+    study, database = open_study(sweep, storage, name, resume, seed)
     done = sum(trial.state in COUNTED for trial in study.get_trials(deepcopy=False))
     print(f"Study {name} ({storage}): {done} of {target} trials done or running, {sweep.method} search.")
     group = os.environ.get("WANDB_RUN_GROUP")
     os.environ["WANDB_RUN_GROUP"] = name  # every trial's W&B run, grouped under the study
     try:
-        status = Runner(sweep, study, target, configs).run()
+        status = Runner(sweep, study, database, target, configs).run()
     finally:
         os.environ.pop("WANDB_RUN_GROUP")
         if group is not None:
             os.environ["WANDB_RUN_GROUP"] = group
-    summarise(study, sweep, experiment)
-    return status
+    done = summarise(study, sweep, experiment, target)
+    return status or (0 if done >= target else 1)
 
 
 def trial_count(sweep: Sweep, trials: int | None) -> int:
@@ -408,10 +463,28 @@ def trial_count(sweep: Sweep, trials: int | None) -> int:
     return target
 
 
-def summarise(study: optuna.Study, sweep: Sweep, experiment: str) -> None:
-    finished = [trial for trial in study.get_trials(deepcopy=False) if trial.state == TrialState.COMPLETE]
+def summarise(study: optuna.Study, sweep: Sweep, experiment: str, target: int) -> int:
+    """How many of the `target` trials are done, and why any are not; the best of them. Gives
+    the number done."""
+    trials = [trial for trial in study.get_trials(deepcopy=False) if not trial.user_attrs.get("not_needed")]
+    count = {state: sum(trial.state == state for trial in trials) for state in TrialState}
+    done = count[TrialState.COMPLETE] + count[TrialState.PRUNED]
+    pruned = f" ({count[TrialState.PRUNED]} pruned)" if count[TrialState.PRUNED] else ""
+    line = f"{done} of {target} trials done{pruned}"
+    if done < target:
+        # Failed trials that ran again (a retry) or were replaced by another count no more.
+        retried = {number for trial in trials for number in retry_history(trial)}
+        failed = [t for t in trials if t.state == TrialState.FAIL and t.number not in retried]
+        why = [f"{len(failed)} failed" if failed else ""]
+        why.append(
+            f"{count[TrialState.RUNNING]} still running elsewhere" if count[TrialState.RUNNING] else ""
+        )
+        why.append(f"{count[TrialState.WAITING]} queued to run again" if count[TrialState.WAITING] else "")
+        line += ": " + (", ".join(reason for reason in why if reason) or "stopped early")
+    print(line + ".", file=sys.stdout if done >= target else sys.stderr, flush=True)
+    finished = [trial for trial in trials if trial.state == TrialState.COMPLETE]
     if not finished:
-        return
+        return done
     best = study.best_trial
     print(
         f"Best of {len(finished)} finished trials: trial {best.number}, {sweep.metric} {best.value:.4g}, "
@@ -421,6 +494,20 @@ def summarise(study: optuna.Study, sweep: Sweep, experiment: str) -> None:
         f"Compare the runs: litproject compare runs/{experiment} --runs '{study.study_name}-*' "
         f"--metric {sweep.metric} --goal {sweep.goal}"
     )
+    return done
+
+
+def process_exists(pid: int | None) -> bool:
+    """Whether a process of this id exists on this machine (one of another user's counts)."""
+    if not isinstance(pid, int):
+        return True  # unknown: leave it to the heartbeat
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def main(args: list[str] | None = None, configs: tuple[Path, Path] | None = None) -> int:
