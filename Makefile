@@ -1,6 +1,6 @@
-# The two commands of the README. Both install what they need into .venv first.
-#   make demo   generate the default project into build/demo and train it
-#   make test   run every test of the template (bakes, hooks, generated projects)
+# The two commands of the README. Both install litproject (editable) and what its tests need into .venv first.
+#   make demo   generate the default project into build/demo with `litproject new` and train it
+#   make test   lint, then every test: litproject's own suite and the template's (bakes, hooks, projects)
 #   make bench  the benchmark (bench/run.py): raw loop vs Lightning, writes docs/performance.md
 
 PYTHON ?= python3
@@ -20,11 +20,11 @@ install: $(VENV)/installed
 
 # -f regenerates the template's files but keeps what earlier demo runs wrote (runs/, wandb/).
 demo: install
-	$(PY) -m cookiecutter --no-input -f -o $(DEMO) .
+	$(PY) -m litproject new --no-input -f -o $(DEMO)
 	$(PY) -m pip install --quiet --no-build-isolation -e "$(DEMO_PROJECT)[dev]"
 	cd $(DEMO_PROJECT) && $(CURDIR)/$(PY) train.py fit
 
-LINTED := tests bench template/hooks
+LINTED := src tests bench template/hooks
 
 test: install
 	$(PY) -m ruff check $(LINTED)

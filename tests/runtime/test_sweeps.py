@@ -18,6 +18,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy
 import yaml
 from wandb.sdk.launch.sweeps.utils import create_sweep_command, create_sweep_command_args
 
@@ -318,16 +319,27 @@ def test_two_workers_on_one_study_one_killed_end_with_every_trial_done(in_projec
     path.write_text(
         path.read_text().replace("--trainer.max_epochs=2", "--trainer.max_epochs=2\n- --trainer.logger=false")
     )
-    runs = in_project / "runs" / "digits_cnn"
-    first = start_worker(in_project, process_env, path)
-    wait_until(lambda: (runs / "pair-000").exists(), first)
-    second = start_worker(in_project, process_env, path)
-    wait_until(lambda: (runs / "pair-001").exists(), second)
-    first.kill()  # in its first trial
+    first, second = (start_worker(in_project, process_env, path) for _ in range(2))  # together
+
+    def both_in_a_trial() -> bool:
+        try:  # the first worker may not have made the study yet
+            trials = study_of(in_project, "pair").get_trials()
+        except (KeyError, sqlalchemy.exc.OperationalError):
+            return False
+        running = [t for t in trials if t.state.name == "RUNNING"]
+        return {t.user_attrs.get("worker", {}).get("pid") for t in running} == {first.pid, second.pid}
+
+    wait_until(both_in_a_trial, second)
+    (killed,) = [
+        t.number
+        for t in study_of(in_project, "pair").get_trials()
+        if t.state.name == "RUNNING" and t.user_attrs["worker"]["pid"] == first.pid
+    ]
+    first.kill()
     output = second.communicate(timeout=300)[0]
     first.communicate(timeout=60)
     assert second.returncode == 0, output[-3000:]
-    assert f"Trial 0 was lost ({socket.gethostname()}, process {first.pid} is gone)" in output
+    assert f"Trial {killed} was lost ({socket.gethostname()}, process {first.pid} is gone)" in output
     assert "4 of 4 trials done." in output
     states = [trial.state.name for trial in study_of(in_project, "pair").get_trials()]
     assert states.count("COMPLETE") == 4 and "RUNNING" not in states and "WAITING" not in states

@@ -343,6 +343,7 @@ class Runner:
     def run_trials(self) -> int:
         failures = 0
         while self.stop_signal is None:
+            self.requeue_lost()  # first: a lost trial continues before new ones start
             trials = self.study.get_trials(deepcopy=False)
             if self.remaining() <= 0 and not any(trial.state == TrialState.WAITING for trial in trials):
                 running = [trial for trial in trials if trial.state == TrialState.RUNNING]
@@ -376,29 +377,43 @@ class Runner:
             return 128 + self.stop_signal
         return 0
 
+    def requeue_lost(self) -> None:
+        """Queue again the running trials of workers that ran on this machine under a process id
+        that no longer exists (killed outright, say): lost for sure, with no need to wait for
+        their heartbeat to go stale."""
+        study_id = self.storage.get_study_id_from_name(self.study.study_name)
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            worker = trial.user_attrs.get("worker") or {}
+            if worker.get("host") != socket.gethostname() or process_exists(worker.get("pid")):
+                continue
+            trial_id = self.storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+            self.storage.set_trial_state_values(trial_id, TrialState.FAIL)
+            RETRY(self.study, self.frozen(trial.number))
+            print(
+                f"Trial {trial.number} was lost ({worker['host']}, process {worker['pid']} is gone): "
+                "it will run again.",
+                flush=True,
+            )
+
     def wait_for(self, running: list[optuna.trial.FrozenTrial]) -> None:
-        """Let trials of other workers finish, and queue again those whose worker is gone: on this
-        machine under a process id that no longer exists, or anywhere once its heartbeat has
-        stopped for GRACE_S seconds (Optuna fails those trials and calls RETRY)."""
+        """Let the trials of other workers finish; those whose heartbeat has stopped for GRACE_S
+        seconds Optuna fails, and RETRY queues again."""
         study_id = self.storage.get_study_id_from_name(self.study.study_name)
         for trial in running:
-            trial_id = self.storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+            if trial.number in self.waited_for:
+                continue
+            self.waited_for.add(trial.number)
             worker = trial.user_attrs.get("worker") or {}
             where = f"{worker.get('host', 'an unknown host')}, process {worker.get('pid', '?')}"
-            if worker.get("host") == socket.gethostname() and not process_exists(worker.get("pid")):
-                self.storage.set_trial_state_values(trial_id, TrialState.FAIL)
-                RETRY(self.study, self.frozen(trial.number))
-                print(f"Trial {trial.number} was lost ({where} is gone): it will run again.", flush=True)
-            elif trial.number not in self.waited_for:
-                self.waited_for.add(trial.number)
-                age = heartbeat_age(self.storage, trial_id)
-                seen = f"heartbeat {age:.0f} s ago" if age is not None else "no heartbeat yet"
-                print(
-                    f"Waiting for trial {trial.number}, running in {where} ({seen}): until it ends, or its "
-                    f"heartbeat has stopped for {GRACE_S} s and it runs again here.",
-                    flush=True,
-                )
-        optuna.storages.fail_stale_trials(self.study)  # queues again those whose heartbeat stopped
+            trial_id = self.storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+            age = heartbeat_age(self.storage, trial_id)
+            seen = f"heartbeat {age:.0f} s ago" if age is not None else "no heartbeat yet"
+            print(
+                f"Waiting for trial {trial.number}, running in {where} ({seen}): until it ends, or its "
+                f"heartbeat has stopped for {GRACE_S} s and it runs again here.",
+                flush=True,
+            )
+        optuna.storages.fail_stale_trials(self.study)
         if any(self.frozen(trial.number).state == TrialState.RUNNING for trial in running):
             time.sleep(WAIT_S)
 
