@@ -5,7 +5,6 @@ this environment: `default_project`, which litproject's own suite (tests/runtime
 imports, and which the template's tests copy before they change anything in it.
 """
 
-import atexit
 import json
 import os
 import shutil
@@ -136,8 +135,8 @@ def bake_default_project() -> None:
     start later and inherit the variable that says where it is."""
     if os.environ.get(DEFAULT_PROJECT):
         return
+    # Kept after the session: the editable install points at it until the next session's.
     folder = Path(tempfile.mkdtemp(prefix="default-project-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     project = Baker(folder).bake()
     install(project, extras="")
     os.environ[DEFAULT_PROJECT] = str(project)

@@ -24,7 +24,7 @@ from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCL
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
 
-from .callbacks import Checkpoint, EarlyStopping, LearningCurves, LearningRate, ProgressBar
+from .callbacks import Checkpoint, EarlyStopping, LearningCurves, ProgressBar, TrainingLog
 from .checkpoint_files import check_fits, read_checkpoint
 from .compat import dump_config_once, leave_out_wandb_anonymous, skip_unused_step_hooks
 from .contract import IncompatibleDataError, PairingCheck, check_kind, sizes
@@ -208,7 +208,8 @@ class CLI(LightningCLI):
         """The Trainer, once the options have passed the checks that need the built model and data.
 
         To the configured callbacks it adds the early stopping of `--early_stopping`, the
-        pairing check of model and data (`contract.PairingCheck`) and, in place of Lightning's
+        training loss and learning rate (`callbacks.TrainingLog`), the pairing check of model
+        and data (`contract.PairingCheck`) and, in place of Lightning's
         default progress bar, one updated at the pace an eye can follow (`callbacks.ProgressBar`;
         a bar the config lists is kept as it is). Without a profiler asked for it gives
         `NoProfiler`, and callbacks are not called for per-batch hooks they do not implement."""
@@ -227,7 +228,7 @@ class CLI(LightningCLI):
                 leave_out_wandb_anonymous(logger)
         self.check_overfit_batches(config.trainer.overfit_batches)
         listed = config.trainer.callbacks or []
-        callbacks = [*(listed if isinstance(listed, list) else [listed]), LearningRate(), PairingCheck()]
+        callbacks = [*(listed if isinstance(listed, list) else [listed]), TrainingLog(), PairingCheck()]
         if config.trainer.enable_progress_bar and not any(isinstance(c, AnyProgressBar) for c in callbacks):
             callbacks.append(ProgressBar())
         if config.get("early_stopping") is not None:  # before the checkpoint, which saves its state
@@ -374,8 +375,8 @@ def classes_given(args: list[str]) -> bool:
 
 
 def check_yaml(path: str | Path) -> None:
-    """One line naming the file and the place for a config that is not YAML (jsonargparse's
-    message names neither)."""
+    """One line naming the file, for a config that cannot be read or is not YAML (and the place
+    of the mistake: jsonargparse's message names neither)."""
     try:
         yaml.safe_load(Path(path).read_text())
     except yaml.YAMLError as error:
@@ -383,8 +384,13 @@ def check_yaml(path: str | Path) -> None:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         print(f"error: {path} is not valid YAML{where}: {getattr(error, 'problem', error)}.", file=sys.stderr)
         sys.exit(2)
-    except OSError:
-        pass  # a missing file: jsonargparse says so
+    except OSError as error:
+        print(
+            f"error: --config {path}: {error.strerror or error}; give a config file, "
+            "e.g. configs/<experiment>.yaml.",
+            file=sys.stderr,
+        )
+        sys.exit(2)
 
 
 def main(

@@ -128,8 +128,11 @@ def shape_of(inputs: Any) -> str:
     return type(inputs).__name__
 
 
-def check_outputs(task: LightningModule, data: LightningDataModule, inputs: Any) -> None:
-    """Run the task on `inputs` (two samples) and refuse outputs that do not fit the data."""
+def check_outputs(task: LightningModule, data: LightningDataModule, inputs: Any, targets: Any = None) -> None:
+    """Run the task on `inputs` (two samples) and refuse outputs that do not fit the data: for
+    class labels a score per class in dimension 1 (as cross-entropy takes them; any further
+    dimensions, a segmentation's pixels say, those of the `targets`), for numbers outputs shaped
+    like a target."""
     net = getattr(task, "net", task)
     name = f"{type(net).__name__} (in {type(task).__name__})" if net is not task else type(task).__name__
     training = task.training
@@ -145,7 +148,8 @@ def check_outputs(task: LightningModule, data: LightningDataModule, inputs: Any)
     finally:
         task.train(training)
     shape = tuple(outputs.shape[1:]) if isinstance(outputs, torch.Tensor) else None
-    if isinstance(data, ClassificationData) and shape != (data.num_classes,):
+    per_sample = tuple(targets.shape[1:]) if isinstance(targets, torch.Tensor) else shape[1:] if shape else ()
+    if isinstance(data, ClassificationData) and shape != (data.num_classes, *per_sample):
         raise IncompatibleDataError(
             f"{type(net).__name__} gives outputs shaped {shape} but {type(data).__name__} has "
             f"{data.num_classes} classes: the network needs one output per class."
@@ -176,7 +180,7 @@ class PairingCheck(Callback):
         batch = next(iter(getattr(data, loader)()), None)
         if batch is None:  # no data in that split
             return
-        inputs, _ = pl_module.unpack(batch)
-        check_outputs(pl_module, data, first(inputs, 2))
+        inputs, targets = pl_module.unpack(batch)
+        check_outputs(pl_module, data, first(inputs, 2), first(targets, 2))
         # A tuple of one: Lightning calls forward(*example), so a dict stays one argument.
         pl_module.example_input_array = (first(inputs, 1),)

@@ -23,7 +23,7 @@ SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2", "--trainer
             "error: --trainer.max_epochs abc: must be a whole number or null",
         ),
         (["fit", "--trainer.max_epocs=3"], "unrecognized arguments: --trainer.max_epocs=3"),
-        (["fit", "--config", "missing.yaml"], "missing.yaml"),
+        (["fit", "--config", "missing.yaml"], "error: --config missing.yaml: No such file or directory;"),
         (["fit", "--config", "broken.yaml"], "error: broken.yaml is not valid YAML at line 3, column 1"),
     ],
 )

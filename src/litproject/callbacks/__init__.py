@@ -2,17 +2,17 @@
 `litproject.callbacks.<Name>`, under `trainer.callbacks` (the project's `configs/trainer.yaml`).
 
 `Checkpoint` is always on (the command line adds it as the `checkpoint:` group), and so are
-`LearningRate` and, unless a config lists a bar of its own, `ProgressBar`.
+`TrainingLog` and, unless a config lists a bar of its own, `ProgressBar`.
 """
 
 from .checkpoint import Checkpoint
 from .early_stopping import EarlyStopping
 from .finite_loss import NonFiniteLossError, StopOnNonFiniteLoss
 from .learning_curves import LearningCurves
-from .learning_rate import LearningRate
 from .network_summary import NetworkSummary
 from .prediction_writer import PredictionWriter
 from .progress_bar import ProgressBar
+from .training_log import TrainingLog
 from .wandb_media import ClassifierMedia, WatchGradients
 
 __all__ = [
@@ -20,7 +20,7 @@ __all__ = [
     "ClassifierMedia",
     "EarlyStopping",
     "LearningCurves",
-    "LearningRate",
+    "TrainingLog",
     "NetworkSummary",
     "NonFiniteLossError",
     "PredictionWriter",

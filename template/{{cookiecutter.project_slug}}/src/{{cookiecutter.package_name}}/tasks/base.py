@@ -17,11 +17,15 @@ class Task(LightningModule):
     Lightning runs the tutorials' loop around `training_step`: `model.train()`,
     `optimizer.zero_grad()`, `loss.backward()`, `optimizer.step()`, then `model.eval()` and
     `torch.no_grad()` for validation. It also moves the network and every batch to the device.
+    The loss `training_step` returns is charted as `train/loss` by litproject, on the steps that
+    reach the loggers; validation and test log theirs here.
 
     Args:
         net: the network to train; any `nn.Module` (set in the config with `class_path`).
         optimizer: builds the optimizer from the parameters, e.g. `torch.optim.Adam`.
-        metrics: what to measure besides the loss; cloned once per stage.
+        metrics: what to measure besides the loss, e.g. accuracy; cloned once per stage. (The
+            tasks here give `litproject.metrics.BatchedMetricCollection`: torchmetrics' own,
+            updated ten batches at a time, for the same values.)
         schedule: the learning-rate schedule, if any: how the scheduler is built from the
             optimizer (e.g. `torch.optim.lr_scheduler.CosineAnnealingLR`), when it steps and
             what `ReduceLROnPlateau` watches (see `litproject.schedules.Schedule`).
@@ -69,7 +73,6 @@ class Task(LightningModule):
         outputs = self(inputs)
         loss = self.loss(outputs, targets)
         self.train_metrics.update(outputs.detach(), targets)
-        self.log("train/loss", loss, prog_bar=True)  # sent to the logger every log_every_n_steps
         return loss
 
     def validation_step(self, batch: Any, batch_idx: int) -> dict[str, torch.Tensor]:

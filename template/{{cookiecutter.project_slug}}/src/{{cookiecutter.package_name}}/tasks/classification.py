@@ -3,9 +3,9 @@
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import OptimizerCallable
+from litproject.metrics import BatchedMetricCollection
 from litproject.schedules import Schedule
 from torch import nn
-from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
 from .base import Task
@@ -28,7 +28,7 @@ class ClassificationTask(Task):
         schedule: Schedule | None = None,
         compile: bool = False,
     ) -> None:
-        metrics = MetricCollection({"acc": MulticlassAccuracy(num_classes=num_classes)})
+        metrics = BatchedMetricCollection({"acc": MulticlassAccuracy(num_classes=num_classes)})
         super().__init__(net, optimizer, metrics, schedule, compile)
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

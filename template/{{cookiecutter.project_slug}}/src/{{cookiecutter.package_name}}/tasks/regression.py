@@ -5,9 +5,10 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import OptimizerCallable
+from litproject.metrics import BatchedMetricCollection
 from litproject.schedules import Schedule
 from torch import nn
-from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
+from torchmetrics import MeanAbsoluteError, MeanSquaredError
 
 from .base import Task
 
@@ -31,7 +32,7 @@ class RegressionTask(Task):
         schedule: Schedule | None = None,
         compile: bool = False,
     ) -> None:
-        metrics = MetricCollection({"mse": MeanSquaredError(), "mae": MeanAbsoluteError()})
+        metrics = BatchedMetricCollection({"mse": MeanSquaredError(), "mae": MeanAbsoluteError()})
         super().__init__(net, optimizer, metrics, schedule, compile)
         self.loss_reduction = loss_reduction
 

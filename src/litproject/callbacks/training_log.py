@@ -1,23 +1,30 @@
-"""The learning rate, charted beside the loss, and a schedule that cannot stretch checked."""
+"""The training loss and the learning rate, charted on the steps Lightning logs."""
 
 from typing import Any
 
+import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from ..compat import logs_this_step
 from ..errors import OptionError
 
 
-class LearningRate(Callback):
-    """Logs `train/lr`, the first optimizer's rate, at the cadence it changes: once per epoch, or
-    on every logged step under a schedule that steps with the optimizer. The command line adds it
-    to every run.
+class TrainingLog(Callback):
+    """Logs `train/loss`, the loss a task's `training_step` returns (also on the progress bar),
+    and `train/lr`, the first optimizer's rate, on the steps Lightning sends to the loggers
+    (every `log_every_n_steps`; the rate once per epoch unless a schedule steps with the
+    optimizer). The command line adds it to every run.
+
+    A task could `self.log` its loss at every step, as Lightning's examples do: Lightning would
+    drop the values of the steps it does not send to the loggers, after spending on each call
+    about as much as a small network's whole step (docs/performance.md). Logged here, only the
+    values that reach the loggers are logged, and the task's step stays free of it.
 
     A run resumed under a one-cycle schedule keeps the checkpoint's cycle, whose step count cannot
     grow: asking for more steps (a larger max_epochs, say) is refused when training starts.
     """
 
-    stepwise = False
+    stepwise = False  # the learning rate changes at every step
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.stepwise = any(config.interval == "step" for config in trainer.lr_scheduler_configs)
@@ -35,10 +42,15 @@ class LearningRate(Callback):
         if not self.stepwise and trainer.optimizers:
             pl_module.log("train/lr", rate(trainer), on_step=False, on_epoch=True)
 
-    def on_train_batch_start(
-        self, trainer: Trainer, pl_module: LightningModule, batch: Any, index: int
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        if self.stepwise and logs_this_step(trainer):
+        if not logs_this_step(trainer):
+            return
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        if isinstance(loss, torch.Tensor):
+            pl_module.log("train/loss", loss.detach(), prog_bar=True, on_step=True, on_epoch=False)
+        if self.stepwise:
             pl_module.log("train/lr", rate(trainer), on_step=True, on_epoch=False)
 
 
