@@ -13,6 +13,6 @@ class NetworkSummary(RichModelSummary):
     @staticmethod
     def summarize(summary_data: list[tuple[str, list[str]]], *args: Any, **kwargs: Any) -> None:
         types = dict(summary_data)["Type"]
-        keep = [i for i, kind in enumerate(types) if kind != "MetricCollection"]
+        keep = [i for i, kind in enumerate(types) if not kind.endswith("MetricCollection")]  # and subclasses
         rows = [(column, [values[i] for i in keep]) for column, values in summary_data]
         RichModelSummary.summarize(rows, *args, **kwargs)

@@ -50,7 +50,11 @@ class TrainingLog(Callback):
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
         if isinstance(loss, torch.Tensor):
             pl_module.log("train/loss", loss.detach(), prog_bar=True, on_step=True, on_epoch=False)
-        if self.stepwise:
+
+    def on_train_batch_start(
+        self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if self.stepwise and logs_this_step(trainer):  # the rate this step trains with
             pl_module.log("train/lr", rate(trainer), on_step=True, on_epoch=False)
 
 
