@@ -66,7 +66,11 @@ def one_line(message: str) -> str:
     if found := re.search(r"Expected a <class '([\w.]+)'>\. Got value: (.+)", message):
         return f"{option}{found[2]}: must be {TYPES.get(found[1], found[1])}"
     if found := re.search(r"Expected a dot import path string: (\S+)", message):
-        return f"{option}{found[1]}: no such class; give a class of this project by name, or a full path"
+        # A value that may also be a class (PyTorch's `float | Tensor` learning rate, say) is
+        # checked as a class path too: a word is then no number, not a missing class.
+        if plain := re.search(r"- Expected a <class '(int|float)'>", message):
+            return f"{option}{found[1]}: must be {TYPES[plain[1]]}"
+        return f"{option}{found[1]}: no such class; give a class of the project by name, or a full path"
     given, expected = re.search(r"Given value: (.+)", message), re.findall(r"- Expected an? (.+)", message)
     if given and expected and not given[1].startswith(("Namespace(", "NestedArg(")):
         return f"{option}{given[1]}: must be {' or '.join(dict.fromkeys(map(readable, expected)))}"

@@ -1,4 +1,4 @@
-"""What a run measured, as CSV files in its folder: for people, spreadsheets and `compare.py`.
+"""What a run measured, as CSV files in its folder: for people, spreadsheets and `litproject compare`.
 
 - `metrics.csv`: one row per epoch of `fit`: the epoch, the seconds of training so far, the mean
   training loss and every validation metric. The `LearningCurves` callback writes it from the

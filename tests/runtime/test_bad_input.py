@@ -17,7 +17,8 @@ SHORT = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2", "--trainer
     ("args", "named"),
     [
         (["fitt"], "invalid choice: 'fitt'"),
-        (["fit", "--model.net=NoSuchNet"], "NoSuchNet"),
+        (["fit", "--model.net=NoSuchNet"], "error: --model.net NoSuchNet: no such class; give a class"),
+        (["fit", "--model.optimizer.lr", "abc"], "error: --model.optimizer.lr abc: must be a number"),
         (
             ["fit", "--trainer.max_epochs=abc"],
             "error: --trainer.max_epochs abc: must be a whole number or null",

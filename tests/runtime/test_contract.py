@@ -95,7 +95,9 @@ def test_batches_that_are_dicts_train_through_the_tasks_unpack(train, run_folder
 
 def test_a_network_that_cannot_take_the_real_inputs_is_one_line_before_a_run_starts(refused, workdir):
     """The CNN on token ids: refused with the inputs' shape and type, before any file is kept."""
-    err = refused("fit", "--experiment=tokens", f"--data={__name__}.TokenData", "--model.net=Net")
+    # By its full path: Lightning's demo classes, which another test imports, have a `Net` too.
+    net = "--model.net=lightning_project.models.Net"
+    err = refused("fit", "--experiment=tokens", f"--data={__name__}.TokenData", net)
     assert "error: Net (in ClassificationTask) cannot take the inputs of TokenData, (2, 12) int64:" in err
     assert "Choose a network for such inputs." in err
     assert not (workdir / "runs").exists() and not (workdir / "wandb").exists()

@@ -260,3 +260,17 @@ def test_without_litdata_streaming_says_how_to_install_it(refused, digits_chunks
         err.splitlines()[-1]
         == 'error: streaming needs LitData, which is not installed: pip install -e ".[streaming]"'
     )
+
+
+def test_convert_says_only_its_own_line(workdir: Path, process_env):
+    """No line of Lightning's about the Trainer it builds (devices, seed) before the command's own."""
+    in_project(workdir)
+    (workdir / "chunks").mkdir()
+    (workdir / "chunks" / "notes.txt").write_text("mine")
+    result = subprocess.run(
+        [sys.executable, "-m", "litproject", "convert", "chunks"],
+        cwd=workdir, env=process_env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == "error: chunks is not empty: give a new folder (nothing in it is replaced).\n"

@@ -330,16 +330,15 @@ def test_two_workers_on_one_study_one_killed_end_with_every_trial_done(in_projec
         return {t.user_attrs.get("worker", {}).get("pid") for t in running} == {first.pid, second.pid}
 
     wait_until(both_in_a_trial, second)
-    (killed,) = [
-        t.number
-        for t in study_of(in_project, "pair").get_trials()
-        if t.state.name == "RUNNING" and t.user_attrs["worker"]["pid"] == first.pid
-    ]
-    first.kill()
+    first.kill()  # in a trial
     output = second.communicate(timeout=300)[0]
     first.communicate(timeout=60)
     assert second.returncode == 0, output[-3000:]
-    assert f"Trial {killed} was lost ({socket.gethostname()}, process {first.pid} is gone)" in output
+    trials = study_of(in_project, "pair").get_trials()
+    (lost,) = [t for t in trials if t.state.name == "FAIL" and t.user_attrs["worker"]["pid"] == first.pid]
+    assert f"Trial {lost.number} was lost ({socket.gethostname()}, process {first.pid} is gone)" in output
+    (retry,) = [t for t in trials if t.system_attrs.get("retry_history") == [lost.number]]
+    assert retry.state.name == "COMPLETE" and retry.user_attrs["worker"]["pid"] == second.pid
     assert "4 of 4 trials done." in output
     states = [trial.state.name for trial in study_of(in_project, "pair").get_trials()]
     assert states.count("COMPLETE") == 4 and "RUNNING" not in states and "WAITING" not in states

@@ -1,4 +1,4 @@
-"""How training went, on disk: for machines with no W&B server to look at, and for compare.py."""
+"""How training went, on disk: for machines with no W&B server to look at, and for `litproject compare`."""
 
 import time
 from pathlib import Path

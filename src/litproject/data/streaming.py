@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..contract import ClassificationData, RegressionData, SampleData
 from ..errors import DataError
 
-FORMAT = 1  # of the folder convert.py writes; a folder of another format is refused
+FORMAT = 1  # of the folder `litproject convert` writes; a folder of another format is refused
 DESCRIPTION = "dataset.json"  # what the folder holds; written last, so it also marks a finished folder
 SPLITS = ("train", "val", "test")
 INSTALL = 'pip install -e ".[streaming]"'

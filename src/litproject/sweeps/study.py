@@ -513,7 +513,8 @@ def summarise(study: optuna.Study, sweep: Sweep, experiment: str, target: int) -
 
 
 def process_exists(pid: int | None) -> bool:
-    """Whether a process of this id exists on this machine (one of another user's counts)."""
+    """Whether a live process of this id exists on this machine (one of another user's counts; a
+    killed one that its parent has not reaped yet, a zombie, does not)."""
     if not isinstance(pid, int):
         return True  # unknown: leave it to the heartbeat
     try:
@@ -522,7 +523,10 @@ def process_exists(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # Linux says whether it is a zombie: the state after the command's name in /proc/<pid>/stat
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def main(args: list[str] | None = None, configs: tuple[Path, Path] | None = None) -> int:
