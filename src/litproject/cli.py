@@ -207,12 +207,12 @@ class CLI(LightningCLI):
     def instantiate_trainer(self, **kwargs) -> Trainer:
         """The Trainer, once the options have passed the checks that need the built model and data.
 
-        To the configured callbacks it adds the early stopping of `--early_stopping`, the
-        training loss and learning rate (`callbacks.TrainingLog`), the pairing check of model
-        and data (`contract.PairingCheck`) and, in place of Lightning's
-        default progress bar, one updated at the pace an eye can follow (`callbacks.ProgressBar`;
-        a bar the config lists is kept as it is). Without a profiler asked for it gives
-        `NoProfiler`, and callbacks are not called for per-batch hooks they do not implement."""
+        To the configured callbacks it adds the early stopping of `--early_stopping`, the training
+        loss and learning rate (`callbacks.TrainingLog`), the check of model and data on a real
+        batch (`contract.PairingCheck`) and, in place of Lightning's default progress bar, one
+        updated at the pace an eye can follow (`callbacks.ProgressBar`; a bar the config lists is
+        kept as it is). Without a profiler asked for it gives `NoProfiler`, and callbacks are not
+        called for per-batch hooks they do not implement."""
         if self.checkpoint is not None:
             check_fits(self.model, self.checkpoint, self.ckpt_path)
         optimizer = getattr(self.model, "optimizer", None)  # a task's OptimizerCallable (see the docs)

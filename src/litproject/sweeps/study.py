@@ -263,7 +263,20 @@ class Runner:
             raise SIGTERMException  # in fit, Lightning's handler (which calls this one) stops the run
 
     def remaining(self) -> int:
-        return self.target - sum(trial.state in COUNTED for trial in self.study.get_trials(deepcopy=False))
+        """Trials still to start: the target less those done, running or queued, and, in a grid,
+        less the points whose trial failed (a grid point runs once; an interrupted or lost trial
+        runs again as a queued retry)."""
+        trials = self.study.get_trials(deepcopy=False)
+        retried = {number for trial in trials for number in retry_history(trial)}
+        failed_points = [
+            trial
+            for trial in trials
+            if trial.state == TrialState.FAIL
+            and trial.number not in retried
+            and not trial.user_attrs.get("not_needed")
+        ]
+        taken = sum(trial.state in COUNTED for trial in trials)
+        return self.target - taken - (len(failed_points) if self.sweep.method == "grid" else 0)
 
     def objective(self, trial: optuna.Trial) -> float:
         self.current = trial.number
@@ -363,8 +376,8 @@ class Runner:
                 )
                 return 128 + signal.SIGTERM if isinstance(interrupt.__cause__, SIGTERMException) else 130
             trial = self.frozen(self.current)
-            if trial.user_attrs.get("not_needed"):
-                break
+            if trial.user_attrs.get("not_needed"):  # another worker took the last one: wait for it
+                continue
             self.report(trial)
             failures = failures + 1 if trial.state == TrialState.FAIL else 0
             if failures >= FAILURES_IN_A_ROW:
