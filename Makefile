@@ -29,7 +29,7 @@ LINTED := src tests bench template/hooks
 test: install
 	$(PY) -m ruff check $(LINTED)
 	$(PY) -m ruff format --check $(LINTED)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 # About 20 minutes on 2 cores; run it on an otherwise idle machine (its call counts do not mind).
 bench: install
