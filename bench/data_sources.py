@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 from lightning_project.data import DigitsDataModule, ImageFolderDataModule, TeacherDataModule
+
 from litproject.data import StreamingDataModule
 from litproject.data.streaming import write_chunks
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import torch
+
 from litproject.cli import main
 
 sys.path.insert(0, os.getcwd())  # the project folder: its train.py names the default configs

@@ -41,8 +41,9 @@ if __name__ == "__main__":
     import lightning.pytorch as pl
 
     mark("import lightning.pytorch")
-    import litproject.cli as cli
     from lightning.pytorch.cli import LightningCLI
+
+    import litproject.cli as cli
     from litproject.callbacks import LearningCurves
 
     mark("litproject's modules")
