@@ -16,9 +16,9 @@ from lightning.pytorch import Callback
 
 
 class StepTimer(Callback):
-    """Per epoch: the time from the first training batch's start to the end of the last one, with
-    every callback's hook of that batch and the loggers' update, over the number of steps
-    (validation excluded; logging, checkpointing and the progress bar included)."""
+    """Per epoch: the time from the first training batch's start to the last one's end (this
+    callback's hook, the last of the batch's callbacks), over the number of steps (validation
+    excluded; logging, checkpointing and the progress bar included)."""
 
     def __init__(self) -> None:
         self.epochs: list[dict] = []
@@ -26,8 +26,14 @@ class StepTimer(Callback):
         self.counter = CallCounter() if os.environ.get("BENCH_COUNT") else None
         self.counted_steps = 0
 
+    def setup(self, trainer, pl_module, stage) -> None:
+        # Last of the callbacks, so that a step's window holds every other callback's hooks of the
+        # batch (of the epoch's last batch too: its window ends here, in on_train_batch_end).
+        trainer.callbacks.remove(self)
+        trainer.callbacks.append(self)
+
     def on_train_epoch_start(self, trainer, pl_module) -> None:
-        self._start, self._end, self._steps, self._closing = None, None, 0, False
+        self._start, self._end, self._steps = None, None, 0
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if self._start is None:
@@ -38,32 +44,16 @@ class StepTimer(Callback):
             self.first_step_at = time.time()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        self._steps += 1
+        last = trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
+        if last and torch.cuda.is_available():
+            torch.cuda.synchronize()  # once per epoch: the GPU's queued work belongs to this epoch
+        self._end, self._steps = time.perf_counter(), self._steps + 1
         if self.counter and trainer.current_epoch > 0:
             self.counted_steps += 1
-        if trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
-            self._closing = True  # the epoch's last step ends when what follows its hooks is done
-        else:
-            self._end = time.perf_counter()
-
-    def close_epoch(self, trainer) -> None:
-        """The end of the epoch's last step: after every callback's hook of that batch and the
-        loggers' update, before validation (or the epoch's end, without one)."""
-        if not self._closing:
-            return
-        self._closing = False
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()  # once per epoch: the GPU's queued work belongs to this epoch
-        self._end = time.perf_counter()
-        if self.counter and trainer.current_epoch > 0:
-            self.counter.stop()
-
-    def on_validation_start(self, trainer, pl_module) -> None:
-        if not trainer.sanity_checking:
-            self.close_epoch(trainer)
+            if last:
+                self.counter.stop()
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        self.close_epoch(trainer)
         self.epochs.append({"seconds": self._end - self._start, "steps": self._steps})
 
     def on_fit_end(self, trainer, pl_module) -> None:
