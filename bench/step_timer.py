@@ -29,8 +29,8 @@ class StepTimer(Callback):
     def setup(self, trainer, pl_module, stage) -> None:
         # Last of the callbacks, so that a step's window holds every other callback's hooks of the
         # batch (of the epoch's last batch too: its window ends here, in on_train_batch_end).
-        trainer.callbacks.remove(self)
-        trainer.callbacks.append(self)
+        # A new list: Lightning is iterating over the one it has, to call this very hook.
+        trainer.callbacks = [callback for callback in trainer.callbacks if callback is not self] + [self]
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self._start, self._end, self._steps = None, None, 0
