@@ -133,14 +133,15 @@ def bake_default_project() -> None:
     """Bake and install the default project, once per session: when pytest imports this file,
     before the tests of tests/runtime/ are collected (they import the project). xdist's workers
     start later and inherit the variable that says where it is."""
-    if os.environ.get(DEFAULT_PROJECT):
-        return
-    # Kept after the session: the editable install points at it until the next session's.
-    folder = Path(tempfile.mkdtemp(prefix="default-project-"))
-    project = Baker(folder).bake()
-    install(project, extras="")
-    os.environ[DEFAULT_PROJECT] = str(project)
-    sys.path.insert(0, str(project / "src"))  # new processes read the install's .pth; this one cannot
+    if not os.environ.get(DEFAULT_PROJECT):
+        # Kept after the session: the editable install points at it until the next session's.
+        folder = Path(tempfile.mkdtemp(prefix="default-project-"))
+        project = Baker(folder).bake()
+        install(project, extras="")
+        os.environ[DEFAULT_PROJECT] = str(project)
+    # First on this process's import path: this session's project, whatever the editable install
+    # points at (a process started before the install, or a test that installs another bake of it).
+    sys.path.insert(0, str(Path(os.environ[DEFAULT_PROJECT]) / "src"))
 
 
 @pytest.fixture(scope="session")

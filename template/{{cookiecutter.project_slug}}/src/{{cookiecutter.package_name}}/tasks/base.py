@@ -73,7 +73,7 @@ class Task(LightningModule):
         outputs = self(inputs)
         loss = self.loss(outputs, targets)
         self.train_metrics.update(outputs.detach(), targets)
-        return loss
+        return loss  # charted as train/loss by litproject
 
     def validation_step(self, batch: Any, batch_idx: int) -> dict[str, torch.Tensor]:
         return self.evaluate(batch, "val", self.val_metrics)
