@@ -114,8 +114,8 @@ def test_the_optuna_trial_keys_are_there():
     study.tell(trial, state=optuna.trial.TrialState.FAIL)
     failed = study.get_trials()[0]
     assert compat.grid_point(failed) in (0, 1), f"optuna {optuna.__version__}: GridSampler's {compat.GRID_ID}"
-    compat_retry = optuna.storages.RetryHeartbeatStaleTrialCallback  # what litproject sweep uses
+    callback = optuna.storages.RetryHeartbeatStaleTrialCallback  # what litproject sweep uses
     with pytest.warns(optuna.exceptions.ExperimentalWarning):
-        compat_retry()(study, failed)
+        callback()(study, failed)
     (retry,) = [t for t in study.get_trials() if t.number == 1]
     assert compat.retry_history(retry) == [0], f"optuna {optuna.__version__}: {compat.RETRY_HISTORY}"

@@ -267,16 +267,8 @@ class Runner:
         less the points whose trial failed (a grid point runs once; an interrupted or lost trial
         runs again as a queued retry)."""
         trials = self.study.get_trials(deepcopy=False)
-        retried = {number for trial in trials for number in retry_history(trial)}
-        failed_points = [
-            trial
-            for trial in trials
-            if trial.state == TrialState.FAIL
-            and trial.number not in retried
-            and not trial.user_attrs.get("not_needed")
-        ]
         taken = sum(trial.state in COUNTED for trial in trials)
-        return self.target - taken - (len(failed_points) if self.sweep.method == "grid" else 0)
+        return self.target - taken - (len(failed_for_good(trials)) if self.sweep.method == "grid" else 0)
 
     def objective(self, trial: optuna.Trial) -> float:
         self.current = trial.number
@@ -394,13 +386,11 @@ class Runner:
         """Queue again the running trials of workers that ran on this machine under a process id
         that no longer exists (killed outright, say): lost for sure, with no need to wait for
         their heartbeat to go stale."""
-        study_id = self.storage.get_study_id_from_name(self.study.study_name)
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             worker = trial.user_attrs.get("worker") or {}
             if worker.get("host") != socket.gethostname() or process_exists(worker.get("pid")):
                 continue
-            trial_id = self.storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
-            self.storage.set_trial_state_values(trial_id, TrialState.FAIL)
+            self.storage.set_trial_state_values(self.trial_id(trial.number), TrialState.FAIL)
             RETRY(self.study, self.frozen(trial.number))
             print(
                 f"Trial {trial.number} was lost ({worker['host']}, process {worker['pid']} is gone): "
@@ -408,18 +398,21 @@ class Runner:
                 flush=True,
             )
 
+    def trial_id(self, number: int) -> int:
+        """The storage's id of this study's trial `number` (what its own calls take)."""
+        study_id = self.storage.get_study_id_from_name(self.study.study_name)
+        return self.storage.get_trial_id_from_study_id_trial_number(study_id, number)
+
     def wait_for(self, running: list[optuna.trial.FrozenTrial]) -> None:
         """Let the trials of other workers finish; those whose heartbeat has stopped for GRACE_S
         seconds Optuna fails, and RETRY queues again."""
-        study_id = self.storage.get_study_id_from_name(self.study.study_name)
         for trial in running:
             if trial.number in self.waited_for:
                 continue
             self.waited_for.add(trial.number)
             worker = trial.user_attrs.get("worker") or {}
             where = f"{worker.get('host', 'an unknown host')}, process {worker.get('pid', '?')}"
-            trial_id = self.storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
-            age = heartbeat_age(self.storage, trial_id)
+            age = heartbeat_age(self.storage, self.trial_id(trial.number))
             seen = f"heartbeat {age:.0f} s ago" if age is not None else "no heartbeat yet"
             print(
                 f"Waiting for trial {trial.number}, running in {where} ({seen}): until it ends, or its "
@@ -500,9 +493,7 @@ def summarise(study: optuna.Study, sweep: Sweep, experiment: str, target: int) -
     pruned = f" ({count[TrialState.PRUNED]} pruned)" if count[TrialState.PRUNED] else ""
     line = f"{done} of {target} trials done{pruned}"
     if done < target:
-        # Failed trials that ran again (a retry) or were replaced by another count no more.
-        retried = {number for trial in trials for number in retry_history(trial)}
-        failed = [t for t in trials if t.state == TrialState.FAIL and t.number not in retried]
+        failed = failed_for_good(trials)
         why = [f"{len(failed)} failed" if failed else ""]
         why.append(
             f"{count[TrialState.RUNNING]} still running elsewhere" if count[TrialState.RUNNING] else ""
@@ -523,6 +514,19 @@ def summarise(study: optuna.Study, sweep: Sweep, experiment: str, target: int) -
         f"--metric {sweep.metric} --goal {sweep.goal}"
     )
     return done
+
+
+def failed_for_good(trials: list[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTrial]:
+    """Failed trials that no retry runs again (an interrupted or lost trial's retry names it), and
+    that were not started only to find the sweep's trials all taken (`not_needed`)."""
+    retried = {number for trial in trials for number in retry_history(trial)}
+    return [
+        trial
+        for trial in trials
+        if trial.state == TrialState.FAIL
+        and trial.number not in retried
+        and not trial.user_attrs.get("not_needed")
+    ]
 
 
 def process_exists(pid: int | None) -> bool:
