@@ -3,6 +3,9 @@ from pathlib import Path
 import pytest
 import torch
 from litproject.contract import sizes
+from litproject.errors import DataError
+from PIL import Image
+from sklearn.datasets import load_digits
 
 from {{ cookiecutter.package_name }}.data import (
     CropYieldsDataModule,
@@ -11,6 +14,8 @@ from {{ cookiecutter.package_name }}.data import (
     MNISTDataModule,
     TeacherDataModule,
 )
+from {{ cookiecutter.package_name }}.data.base import split_indices
+from {{ cookiecutter.package_name }}.data.crop_yields import read_table
 from {{ cookiecutter.package_name }}.data.mnist import (
     RAW_FILES,
     MissingDataError,
@@ -106,3 +111,45 @@ def test_teacher_targets_are_learnable_not_noise():
     solution = torch.linalg.lstsq(x, y).solution
     assert torch.mean((x @ solution - y) ** 2).item() < 0.011
     assert torch.mean(y**2).item() > 0.5  # while the targets themselves vary a lot
+
+
+def served(dm):
+    """A datamodule as `serve` has it: built from the same arguments, given the checkpoint's
+    state (the training statistics), never set up."""
+    copy = type(dm)(**dm.hparams)
+    copy.load_state_dict(dm.state_dict())
+    return copy
+
+
+def test_served_digits_are_preprocessed_as_training_did():
+    dm = DigitsDataModule()
+    dm.setup("fit")
+    raw = torch.from_numpy(load_digits().images).float()
+    test = split_indices(len(raw), 0.15, 0.15, dm.generator())["test"]
+    server = served(dm)
+    assert server.sample_shape == (8, 8)
+    assert torch.equal(server.preprocess(raw[test]), dm.splits["test"].tensors[0])
+    # An image file of a digit, as 8-bit pixels: the same sample, to the 8 bits' precision.
+    image = Image.fromarray((raw[test[0]] * 255 / 16).round().byte().numpy())
+    torch.testing.assert_close(server.read_image(image), raw[test[0]], atol=16 / 255, rtol=0)
+    with pytest.raises(DataError, match="is colour .* grayscale"):
+        server.read_image(image.convert("RGB"))
+
+
+def test_served_crop_yields_are_standardised_with_the_training_statistics():
+    dm = CropYieldsDataModule()
+    dm.setup("fit")
+    x, _ = read_table(Path(__file__).parents[1] / "src" / "{{ cookiecutter.package_name }}" / "data" / "crop_yields.csv")
+    test = split_indices(len(x), 0.2, 0.2, dm.generator())["test"]
+    assert torch.equal(served(dm).preprocess(x[test]), dm.splits["test"].tensors[0])
+
+
+def test_served_mnist_images_are_preprocessed_as_training_did(mnist_dir: Path):
+    dm = MNISTDataModule(data_dir=str(mnist_dir), download=False)
+    dm.setup("fit")
+    test_images = dm._dataset(train=False).data
+    server = served(dm)
+    assert torch.equal(server.preprocess(test_images), dm.splits["test"].tensors[0])
+    image = Image.fromarray(test_images[0].numpy())
+    assert torch.equal(server.read_image(image), test_images[0])
+    assert server.read_image(image.resize((56, 56))).shape == (28, 28)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from litproject.data.images import open_image, pixels
 from litproject.errors import DataError
 from PIL import Image
 from torchvision.transforms import v2
@@ -43,8 +44,8 @@ def test_seeded_split_and_training_statistics(image_folder: Path):
     assert images.shape == (16, 1, 28, 28) and images.dtype == torch.float32 and labels.dtype == torch.int64
     # Statistics of the training images only (resized as served), used to standardise every split.
     pixels = torch.stack([resized(path) for path, _ in files["train"]])
-    assert torch.allclose(data.mean, pixels.mean().reshape(1), atol=1e-5)
-    assert torch.allclose(data.std, pixels.std(correction=0).reshape(1), atol=1e-5)
+    assert torch.allclose(data.standardize.mean, pixels.mean().reshape(1, 1, 1), atol=1e-5)
+    assert torch.allclose(data.standardize.std, pixels.std(correction=0).reshape(1, 1, 1), atol=1e-5)
     train = torch.cat([batch for batch, _ in data.train_dataloader()])
     assert abs(train.mean().item()) < 1e-4 and abs(train.std().item() - 1) < 1e-3
 
@@ -83,7 +84,9 @@ def test_drop_last_and_augmentation_change_training_batches_only(image_folder: P
     augmented = data.splits["train"][0][0]
     standardised = plain.splits["train"][0][0]
     assert data.files["train"][0] == plain.files["train"][0]
-    assert torch.allclose(augmented, v2.functional.rotate(standardised, 90), atol=1e-5), path
+    raw = pixels(open_image(path), channels=1, convert=False)  # augmented as read, then preprocessed
+    assert torch.equal(augmented, data.preprocess(v2.functional.rotate(raw, 90))), path
+    assert torch.equal(standardised, plain.preprocess(raw))
 
 
 def test_statistics_come_back_from_the_checkpoint_without_a_second_pass(image_folder: Path, monkeypatch):
@@ -96,11 +99,25 @@ def test_statistics_come_back_from_the_checkpoint_without_a_second_pass(image_fo
     restored = ImageFolderDataModule(str(image_folder), image_size=28)
     restored.setup("test")
     restored.load_state_dict(saved)
-    monkeypatch.setattr(
-        ImageFolderDataModule, "_training_statistics", lambda self: pytest.fail("computed again")
-    )
+    monkeypatch.setattr(ImageFolderDataModule, "_fit_statistics", lambda self: pytest.fail("computed again"))
     batch, _ = next(iter(restored.test_dataloader()))
     assert torch.equal(batch, next(iter(data.test_dataloader()))[0])
+
+
+def test_a_served_image_file_becomes_what_training_read(image_folder: Path):
+    """`serve` has the checkpoint's statistics and no setup: the same file gives the same input."""
+    data = ImageFolderDataModule(str(image_folder), image_size=28)
+    data.setup("fit")
+    served = ImageFolderDataModule(str(image_folder), image_size=28)
+    served.load_state_dict(data.state_dict())
+    path, _ = data.files["test"][0]
+    sample = served.read_image(open_image(path))
+    assert sample.dtype == torch.uint8 and served.sample_shape == (1, None, None)
+    assert torch.equal(served.preprocess(sample.unsqueeze(0))[0], data.dataset("test")[0][0])
+    with pytest.raises(DataError, match="is colour .* this data's images are grayscale"):
+        served.read_image(Image.new("RGB", (8, 8)))
+    with pytest.raises(DataError, match="is 9x8 pixels, the training images 8x8"):
+        ImageFolderDataModule(str(image_folder)).read_image(Image.new("L", (9, 8)))
 
 
 def not_an_image(folder: Path) -> Path:
@@ -130,7 +147,7 @@ def empty_class(folder: Path) -> Path:
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (truncate, "{path} is damaged or cut short"),
+        (truncate, "{path} is not an image Pillow can read, or is cut short"),
         (not_an_image, "{path} is not an image Pillow can read"),
         (mixed_sizes, "{path} is 10x12 pixels, other images 8x8: set --data.image_size"),
         (mixed_channels, "{path} has 3 channels, other images 1: set --data.channels"),

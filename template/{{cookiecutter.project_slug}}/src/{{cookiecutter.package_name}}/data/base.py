@@ -1,4 +1,5 @@
-"""What the datamodules here share: splits made once in `setup`, served by litproject's loaders."""
+"""What the datamodules here share: splits made once in `setup` from the raw samples through
+`preprocess`, served by litproject's loaders."""
 
 import torch
 from jsonargparse.typing import restricted_number_type
@@ -26,7 +27,14 @@ class DataModule(LightningDataModule):
     A subclass sets, from its constructor arguments alone, `input_shape` and either `num_classes`
     (class labels) or `target_shape` (numbers): the command line passes these sizes to the
     network before any data is loaded (litproject's data contract).
+
+    `preprocess` turns samples as the data holds them (`sample_shape`, in their own units: pixel
+    values, temperatures) into the network's inputs. The splits are made of what it returns, and
+    `python train.py serve` calls it on every request, with the statistics that training computed
+    and the checkpoint kept: one code path, so what is served cannot drift from what was trained.
     """
+
+    standardize: "Standardize | None" = None  # set by a datamodule whose inputs are standardised
 
     drop_last = False  # of a training split read a sample at a time
     persistent_workers = True  # keep worker processes between epochs (with num_workers > 0)
@@ -37,6 +45,30 @@ class DataModule(LightningDataModule):
         # them, and checkpoints are loaded with `weights_only=True`.
         self.batch_size, self.num_workers, self.seed = int(batch_size), int(num_workers), seed
         self.splits: dict[str, Dataset] = {}
+
+    @property
+    def sample_shape(self) -> tuple[int | None, ...]:
+        """The shape of one raw sample (None: any size); a subclass whose raw samples differ
+        from the inputs (8 x 8 digits for 1 x 28 x 28 inputs) sets its own."""
+        return tuple(self.input_shape)
+
+    def preprocess(self, samples: torch.Tensor) -> torch.Tensor:
+        """A batch of raw samples -> the network's inputs: standardised, if the data is."""
+        return samples if self.standardize is None else self.standardize(samples)
+
+    def preprocessed_splits(self, x: torch.Tensor, y: torch.Tensor, indices: dict) -> dict[str, Dataset]:
+        """One `TensorDataset` per split of `indices`: the inputs `x[i]` through `preprocess`."""
+        return {split: TensorDataset(self.preprocess(x[i]), y[i]) for split, i in indices.items()}
+
+    def state_dict(self) -> dict:
+        """Saved in checkpoints: the training split's statistics that inputs are standardised with."""
+        if self.standardize is None or self.standardize.mean is None:
+            return {}
+        return {"mean": self.standardize.mean, "std": self.standardize.std}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        if state_dict:
+            self.standardize.mean, self.standardize.std = state_dict["mean"], state_dict["std"]
 
     def generator(self) -> torch.Generator:
         """A random generator seeded with `seed`: the same splits and data in every run and process."""
@@ -87,12 +119,19 @@ def split_indices(n: int, val_fraction: float, test_fraction: float, generator: 
     return {"test": order[:n_test], "val": order[n_test : n_test + n_val], "train": order[n_test + n_val :]}
 
 
-def standardized_splits(
-    x: torch.Tensor, y: torch.Tensor, indices: dict[str, torch.Tensor], dim: int | None = None
-) -> dict[str, TensorDataset]:
-    """One `TensorDataset` per split of `indices`, with `x` scaled to zero mean and unit std by
-    the training split's statistics only, so nothing about validation or test data leaks into
-    training. `dim=0` standardises each feature (column) separately."""
-    train = x[indices["train"]]
-    mean, std = (train.mean(), train.std()) if dim is None else (train.mean(dim=dim), train.std(dim=dim))
-    return {split: TensorDataset((x[idx] - mean) / std, y[idx]) for split, idx in indices.items()}
+class Standardize:
+    """`(x - mean) / std` with the mean and std of the training split only, so that nothing about
+    validation or test data leaks into training: over all values, or per feature with `dim=0`.
+    The datamodule's checkpointed state, so a test, a prediction or a server scales as training did."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        self.dim = dim
+        self.mean: torch.Tensor | None = None
+        self.std: torch.Tensor | None = None
+
+    def fit(self, x: torch.Tensor) -> None:
+        dims = {} if self.dim is None else {"dim": self.dim}
+        self.mean, self.std = x.mean(**dims), x.std(**dims)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std

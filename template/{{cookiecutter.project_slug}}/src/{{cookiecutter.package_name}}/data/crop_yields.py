@@ -9,7 +9,7 @@ import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt
 from litproject.errors import DataError
 
-from .base import DataModule, Fraction, check_split, split_indices, standardized_splits
+from .base import DataModule, Fraction, Standardize, check_split, split_indices
 
 FEATURES = ("temperature", "rainfall", "humidity")
 TARGETS = ("apples", "oranges")
@@ -27,6 +27,7 @@ class CropYieldsDataModule(DataModule):
 
     input_shape = (len(FEATURES),)
     target_shape = (len(TARGETS),)
+    feature_names, target_names = FEATURES, TARGETS  # a served prediction names its values
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class CropYieldsDataModule(DataModule):
         super().__init__(batch_size, num_workers, seed)
         check_split(val_fraction, test_fraction)
         self.save_hyperparameters()
+        self.standardize = Standardize(dim=0)  # each feature by its own mean and std
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
@@ -49,7 +51,8 @@ class CropYieldsDataModule(DataModule):
         indices = split_indices(
             len(x), self.hparams.val_fraction, self.hparams.test_fraction, self.generator()
         )
-        self.splits = standardized_splits(x, y, indices, dim=0)
+        self.standardize.fit(x[indices["train"]])
+        self.splits = self.preprocessed_splits(x, y, indices)
 
 
 def read_table(path: Path) -> tuple[torch.Tensor, torch.Tensor]:

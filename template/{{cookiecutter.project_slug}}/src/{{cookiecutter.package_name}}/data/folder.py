@@ -6,6 +6,7 @@ from typing import Literal
 
 import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt
+from litproject.data.images import BAD_IMAGE, channels_of, open_image, pixels
 from litproject.errors import DataError
 from PIL import Image
 from torch import nn
@@ -13,10 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
 from torchvision.transforms import v2
 
-from .base import DataModule, Fraction, check_split, split_indices
-
-GRAYSCALE = {"1", "L", "LA", "I", "I;16", "F"}  # Pillow's modes of one-channel images
-BAD_IMAGE = (OSError, SyntaxError, ValueError)  # what Pillow raises for a damaged or cut-short file
+from .base import DataModule, Fraction, Standardize, check_split, split_indices
 
 Sample = tuple[Path, int]  # an image file and its class index
 
@@ -36,10 +34,13 @@ class ImageFolderDataModule(DataModule):
     must all have one size), converted to `channels` when it is set (otherwise they must all be
     grayscale or all colour), scaled to [0, 1] and standardised per channel with the mean and
     std of the training images. Those are computed in one pass before the first epoch and saved
-    in the checkpoint, so a resumed run, a test and a prediction standardise as training did.
-    `augment` transforms (torchvision's `transforms.v2`, e.g. `RandomRotation`) change training
-    images only.
+    in the checkpoint, so a resumed run, a test, a prediction and a server standardise as
+    training did. `augment` transforms (torchvision's `transforms.v2`, e.g. `RandomRotation`)
+    change training images only, as they are read, before `preprocess`. A raw sample is an image's
+    pixels, channels x height x width values from 0 to 255.
     """
+
+    sample_dtype = torch.uint8
 
     def __init__(
         self,
@@ -69,8 +70,11 @@ class ImageFolderDataModule(DataModule):
         self.input_shape = (channels or channels_of(mode), *size)
         self.channels = self.input_shape[0]
         self.files: dict[str, list[Sample]] = {}
-        self.mean: torch.Tensor | None = None  # per channel, of the training images
-        self.std: torch.Tensor | None = None
+        self.standardize = Standardize()  # per channel: its mean and std are channels x 1 x 1
+
+    @property
+    def sample_shape(self) -> tuple[int | None, ...]:
+        return (self.channels, None, None) if self.hparams.image_size else self.input_shape
 
     def setup(self, stage: str | None = None) -> None:
         """List every split's files and check their headers. To fit, also decode every training
@@ -78,8 +82,8 @@ class ImageFolderDataModule(DataModule):
         resumed run then takes the checkpoint's, which are the same for the same files)."""
         if not self.files:
             self.files = self._list_files()
-        if stage == "fit" and self.mean is None:
-            self.mean, self.std = self._training_statistics()
+        if stage == "fit" and self.standardize.mean is None:
+            self._fit_statistics()
 
     def _list_files(self) -> dict[str, list[Sample]]:
         hp = self.hparams
@@ -130,29 +134,43 @@ class ImageFolderDataModule(DataModule):
 
     def dataset(self, split: str) -> "ImageFiles":
         if not self.splits:  # after a checkpoint's statistics are loaded, if there is one
-            if self.mean is None:  # to test or predict without a checkpoint
-                self.mean, self.std = self._training_statistics()
-            self.splits = {name: self._dataset(name, standardize=True) for name in self.files}
+            if self.standardize.mean is None:  # to test or predict without a checkpoint
+                self._fit_statistics()
+            preprocessing = self.preprocessing()
+            augmented = v2.Compose([*self.augment, preprocessing])  # as read, before preprocessing
+            self.splits = {
+                name: ImageFiles(files, augmented if name == "train" else preprocessing, self.channels)
+                for name, files in self.files.items()
+            }
         return self.splits[split]
 
-    def _dataset(self, split: str, standardize: bool) -> "ImageFiles":
-        steps = [v2.PILToTensor()]
-        if self.hparams.image_size:
-            steps.append(v2.Resize(self.input_shape[1:], antialias=True))
-        if split == "train" and standardize:
-            steps.extend(self.augment)
+    def preprocessing(self, standardize: bool = True) -> v2.Compose:
+        """Images (uint8, channels x height x width, or a batch of them) -> the network's inputs:
+        resized to `image_size` if set, scaled to [0, 1], standardised per channel."""
+        steps = [v2.Resize(self.input_shape[1:], antialias=True)] if self.hparams.image_size else []
         steps.append(v2.ToDtype(torch.float32, scale=True))
-        if standardize:
-            steps.append(v2.Normalize(self.mean.tolist(), self.std.tolist()))
-        return ImageFiles(self.files[split], v2.Compose(steps), self.channels)
+        return v2.Compose([*steps, self.standardize] if standardize else steps)
+
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        return self.preprocessing()(images)
+
+    def read_image(self, image: Image.Image) -> torch.Tensor:
+        """An image file -> a raw sample: its pixels, converted to `channels` if that is set; its
+        size must be the training images' unless `image_size` resizes them all."""
+        sample = pixels(image, self.channels, convert=bool(self.hparams.channels))
+        if not self.hparams.image_size and tuple(sample.shape[1:]) != tuple(self.input_shape[1:]):
+            rows, columns = self.input_shape[1:]
+            size = f"{image.width}x{image.height}"
+            raise DataError(f"the image is {size} pixels, the training images {columns}x{rows}.")
+        return sample
 
     def sample_names(self, split: str) -> list[str]:
         return [str(path) for path, _ in self.files[split]]
 
-    def _training_statistics(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def _fit_statistics(self) -> None:
         """Per-channel mean and std of the training images, resized but not augmented: one pass
         over them in the datamodule's worker processes."""
-        images = self._dataset("train", standardize=False)
+        images = ImageFiles(self.files["train"], self.preprocessing(standardize=False), self.channels)
         loader = DataLoader(images, batch_size=self.batch_size, num_workers=self.num_workers)
         total = squares = torch.zeros(self.channels, dtype=torch.float64)
         for batch, _ in loader:
@@ -161,16 +179,11 @@ class ImageFolderDataModule(DataModule):
         count = len(images) * self.input_shape[1] * self.input_shape[2]
         mean = total / count
         std = (squares / count - mean.square()).clamp_min(1e-12).sqrt()
-        return mean.float(), std.float()
-
-    def state_dict(self) -> dict:
-        """Saved in checkpoints: the training images' statistics that inputs are standardised with."""
-        return {"mean": self.mean, "std": self.std} if self.mean is not None else {}
+        self.standardize.mean, self.standardize.std = mean.float().view(-1, 1, 1), std.float().view(-1, 1, 1)
 
     def load_state_dict(self, state_dict: dict) -> None:
-        if state_dict:
-            self.mean, self.std = state_dict["mean"], state_dict["std"]
-            self.splits = {}  # made again with these statistics
+        super().load_state_dict(state_dict)
+        self.splits = {}  # made again with these statistics
 
 
 class ImageFiles(Dataset):
@@ -178,8 +191,8 @@ class ImageFiles(Dataset):
 
     def __init__(self, samples: list[Sample], transform: nn.Module, channels: int) -> None:
         self.samples = samples
-        self.transform = transform
-        self.mode = "L" if channels == 1 else "RGB"
+        self.transform = transform  # of the image's pixels (uint8, channels x height x width)
+        self.channels = channels
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -187,11 +200,10 @@ class ImageFiles(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
         try:
-            with Image.open(path) as file:
-                image = file.convert(self.mode)  # decodes the whole file
-        except BAD_IMAGE as error:
-            raise DataError(f"{path} is damaged or cut short ({error}): replace or delete it.") from None
-        return self.transform(image), label
+            image = open_image(path, name=str(path))
+        except DataError as error:
+            raise DataError(f"{error} Replace or delete it.") from None
+        return self.transform(pixels(image, self.channels, convert=True)), label
 
 
 def class_folders(folder: Path, option: str) -> list[str]:
@@ -235,8 +247,3 @@ def header(path: Path) -> tuple[tuple[int, int], str]:
             return image.size, image.mode
     except BAD_IMAGE as error:
         raise DataError(f"{path} is not an image Pillow can read ({error}): replace or delete it.") from None
-
-
-def channels_of(mode: str) -> int:
-    """1 for a grayscale image, 3 for colour (RGB, palette, CMYK: converted to RGB)."""
-    return 1 if mode in GRAYSCALE else 3

@@ -4,11 +4,14 @@ from pathlib import Path
 
 import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt
+from litproject.data.images import pixels
 from litproject.errors import DataError
+from PIL import Image
 from torchvision.datasets import MNIST, FashionMNIST
 from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor
+from torchvision.transforms.v2.functional import resize
 
-from .base import DataModule, Fraction, split_indices, standardized_splits
+from .base import DataModule, Fraction, Standardize, split_indices
 
 RAW_FILES = (
     "train-images-idx3-ubyte",
@@ -29,10 +32,14 @@ class MNISTDataModule(DataModule):
     `<data_dir>/MNIST/raw/`. Its images are then converted to one float tensor, standardised with
     the training split's statistics and kept in memory, instead of decoding a PIL image for every
     sample in every epoch. The validation split is drawn from the training set with `seed`.
+    A raw sample is an image as the IDX files hold it: 28 x 28 pixel values from 0 to 255.
     """
 
     dataset_class = MNIST
     num_classes = 10
+    classes = None  # class names, where they are more than the digit (Fashion-MNIST's)
+    sample_shape = (28, 28)
+    sample_dtype = torch.uint8
 
     def __init__(
         self,
@@ -46,6 +53,7 @@ class MNISTDataModule(DataModule):
         super().__init__(batch_size, num_workers, seed)
         self.save_hyperparameters()
         self.input_shape = (1, 28, 28)
+        self.standardize = Standardize()
 
     @property
     def raw_folder(self) -> Path:
@@ -84,11 +92,19 @@ class MNISTDataModule(DataModule):
             return
         train, test = self._dataset(train=True), self._dataset(train=False)
         # Training and test images in one tensor; validation is drawn from the training part.
-        images = torch.cat([train.data, test.data]).unsqueeze(1).float() / 255  # N x 1 x 28 x 28 in [0, 1]
+        images = torch.cat([train.data, test.data])  # N x 28 x 28, uint8
         labels = torch.cat([train.targets, test.targets])
         indices = split_indices(len(train.targets), self.hparams.val_fraction, 0.0, self.generator())
         indices["test"] = torch.arange(len(train.targets), len(labels))
-        self.splits = standardized_splits(images, labels, indices)
+        self.standardize.fit(scale(images[indices["train"]]))
+        self.splits = self.preprocessed_splits(images, labels, indices)
+
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        return self.standardize(scale(images))
+
+    def read_image(self, image: Image.Image) -> torch.Tensor:
+        """A grayscale image file, light on dark as MNIST's -> a raw sample, resized to 28 x 28."""
+        return resize(pixels(image, channels=1, convert=False), list(self.sample_shape))[0]
 
 
 class FashionMNISTDataModule(MNISTDataModule):
@@ -96,6 +112,12 @@ class FashionMNISTDataModule(MNISTDataModule):
     read from `<data_dir>/FashionMNIST/raw/`."""
 
     dataset_class = FashionMNIST
+    classes = FashionMNIST.classes  # T-shirt/top, Trouser, ...
+
+
+def scale(images: torch.Tensor) -> torch.Tensor:
+    """N x 28 x 28 pixel values 0..255 -> N x 1 x 28 x 28 in [0, 1]."""
+    return images.unsqueeze(1).float() / 255
 
 
 def readable_idx(path: Path) -> bool:
