@@ -96,8 +96,13 @@ class CLI(LightningCLI):
 
     @staticmethod
     def subcommands() -> dict[str, set[str]]:
-        # `lr_find`: the Trainer's learning-rate finder (trainer.py), on the config's model and data.
-        return {**LightningCLI.subcommands(), "lr_find": {"model", "datamodule"}}
+        # `lr_find`: the Trainer's learning-rate finder (trainer.py), on the config's model and data;
+        # `serve`: a checkpoint's model over HTTP (serving/).
+        return {
+            **LightningCLI.subcommands(),
+            "lr_find": {"model", "datamodule"},
+            "serve": {"model", "datamodule"},
+        }
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(Checkpoint, "checkpoint")
@@ -129,6 +134,8 @@ class CLI(LightningCLI):
             files = [*(defaults if isinstance(defaults, list) else [defaults]), *(config.get("config") or [])]
             config.experiment = experiment.replace("{experiment}", experiment_name([str(p) for p in files]))
         ckpt_path = config.get("ckpt_path")
+        if subcommand == "serve" and not ckpt_path:
+            raise CheckpointError("serve needs a checkpoint: --ckpt_path best (or last, or a .ckpt file).")
         self.run = RunFolder.locate(
             subcommand, config.experiment, config.run_name, config.trainer.default_root_dir, bool(ckpt_path)
         )
@@ -167,6 +174,8 @@ class CLI(LightningCLI):
         config.trainer.default_root_dir = str(folder)
         config.checkpoint.dirpath = config.checkpoint.dirpath or str(folder / "checkpoints")
         check_writable(config.checkpoint.dirpath)
+        if self.subcommand == "serve":  # a server adds nothing to the run it serves
+            config.trainer.logger = False
         if self.checkpoint is not None:
             continue_wandb_run(config.trainer.logger, self.checkpoint.get("wandb_run_id"))
         # The W&B mode is decided before the logger exists, so W&B never asks for a login.

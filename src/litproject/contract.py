@@ -62,6 +62,27 @@ class NamedSamples(Protocol):
 
 
 @runtime_checkable
+class ServableData(Protocol):
+    """Data that says how a raw sample becomes the network's input, so that `serve` can take
+    samples as a user has them: `sample_shape` is one raw sample's shape (None: any size), and
+    `preprocess` turns a batch of them into inputs, as training did. Optional attributes name
+    things in the answers: `classes`, `target_names`, `feature_names`; `sample_dtype`
+    (`torch.uint8` for pixel values 0..255) says what numbers a sample holds."""
+
+    sample_shape: tuple[int | None, ...]
+
+    def preprocess(self, samples: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class ImageData(Protocol):
+    """Data made of image files: `read_image` turns an opened image (Pillow's) into a raw sample,
+    or raises `DataError` saying why it cannot (channels, size)."""
+
+    def read_image(self, image: Any) -> torch.Tensor: ...
+
+
+@runtime_checkable
 class Task(Protocol):
     """A LightningModule that says how its batches split: `(inputs, targets) = task.unpack(batch)`,
     where `task(inputs)` gives the outputs its loss compares with the targets."""

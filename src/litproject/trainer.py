@@ -1,10 +1,11 @@
-"""The Trainer the command line builds: Lightning's, with one more command, `lr_find`, and a
-profiler that costs nothing when none is asked for."""
+"""The Trainer the command line builds: Lightning's, with two more commands, `lr_find` and
+`serve`, and a profiler that costs nothing when none is asked for."""
 
 import contextlib
 from typing import Any, Literal
 
 import lightning.pytorch as pl
+from jsonargparse.typing import NonNegativeFloat, PositiveFloat, PositiveInt
 from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.tuner import Tuner
 
@@ -49,6 +50,47 @@ class Trainer(pl.Trainer):
             update_attr=False,  # the rate is given back to the user, not set behind their back
         )
         return self.lr_finder.suggestion() if self.lr_finder else None
+
+    def serve(
+        self,
+        model: pl.LightningModule,
+        datamodule: pl.LightningDataModule | None = None,
+        ckpt_path: str | None = None,
+        port: int = 8000,
+        host: str = "127.0.0.1",
+        accelerator: Literal["auto", "cpu", "cuda", "mps"] = "auto",
+        devices: PositiveInt | Literal["auto"] = "auto",
+        workers_per_device: PositiveInt = 1,
+        max_batch_size: PositiveInt = 16,
+        batch_timeout: NonNegativeFloat = 0.005,
+        max_request_mb: PositiveFloat = 16.0,
+        timeout: PositiveFloat = 30.0,
+    ) -> None:
+        """Serve the checkpoint's model over HTTP with LitServe until SIGTERM or Ctrl-C:
+        `POST /predict` takes JSON `{"inputs": [sample, ...]}` (samples as the data holds them,
+        before preprocessing) or an image file as the multipart field `file`; `GET /health`.
+        Requests are preprocessed by the datamodule, as in training. Needs the `serve` extra.
+
+        Args:
+            model: the task (from the config), given the checkpoint's weights.
+            datamodule: its data (from the config), given the checkpoint's statistics.
+            ckpt_path: the checkpoint: best, last, or a file.
+            port: the port to listen on.
+            host: 127.0.0.1 answers this machine only; 0.0.0.0 (or ::) every address.
+            accelerator: where the model runs: auto (CUDA, else MPS, else CPU), cpu, cuda or mps.
+            devices: how many devices, or auto (all).
+            workers_per_device: model processes per device, each serving batches on its own.
+            max_batch_size: at most this many requests share one forward pass (1: no batching).
+            batch_timeout: seconds to wait for more requests to fill a batch.
+            max_request_mb: requests larger than this are refused (413).
+            timeout: seconds a request may wait for its answer before it is refused (504).
+        """
+        options = {
+            name: value for name, value in locals().items() if name not in ("self", "model", "datamodule")
+        }
+        from .serving import serve
+
+        serve(model, datamodule, **options)
 
 
 class NoProfiler(PassThroughProfiler):

@@ -4,7 +4,7 @@ server receives, so both become the same pixels."""
 import io
 
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from torchvision.transforms.v2.functional import pil_to_tensor
 
 from ..errors import DataError
@@ -26,6 +26,8 @@ def open_image(file: str | bytes, name: str = "the image") -> Image.Image:
         with Image.open(io.BytesIO(file) if isinstance(file, bytes) else file) as image:
             image.load()
             return image
+    except UnidentifiedImageError:
+        raise DataError(f"{name} is not an image Pillow can read (no known image format).") from None
     except BAD_IMAGE as error:
         raise DataError(f"{name} is not an image Pillow can read, or is cut short ({error}).") from None
 
