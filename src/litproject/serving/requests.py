@@ -7,7 +7,7 @@ wrong and what is expected, with an HTTP status of 4xx; nothing here raises anyt
 client's mistake.
 """
 
-import math
+import json
 from typing import Any
 
 import torch
@@ -28,13 +28,14 @@ class RequestError(Exception):
 def expected_sample(data: Any) -> str:
     """A sample as the data takes it, in words: `3 numbers (temperature, rainfall, humidity)`."""
     shape = tuple(data.sample_shape)
-    sizes = " x ".join("any number of" if size is None else str(size) for size in shape)
+    sizes = " x ".join("N" if size is None else str(size) for size in shape)
     whole = getattr(data, "sample_dtype", torch.float32) == torch.uint8
     what = f"{sizes} {'whole numbers from 0 to 255' if whole else 'numbers'}"
     if len(shape) > 1:
         what += " as nested lists"
-    names = getattr(data, "feature_names", None)
-    return f"{what} ({', '.join(names)})" if names else what
+    notes = [", ".join(getattr(data, "feature_names", None) or [])] + ["N: any size"] * (None in shape)
+    notes = [note for note in notes if note]
+    return f"{what} ({'; '.join(notes)})" if notes else what
 
 
 def decode_json(body: Any, data: Any) -> torch.Tensor:
@@ -46,18 +47,17 @@ def decode_json(body: Any, data: Any) -> torch.Tensor:
     if not isinstance(inputs, list) or not inputs:
         given = "an empty list" if inputs == [] else type(inputs).__name__
         raise RequestError(f'"inputs" is {given}: {usage}.', 422)
+    wanted = tuple(data.sample_shape)
     try:
         samples = torch.tensor(inputs, dtype=torch.float32)
     except (TypeError, ValueError, RuntimeError, OverflowError):
-        raise RequestError(f"{first_mistake(inputs, data.sample_shape)}: {usage}.", 422) from None
-    wanted = tuple(data.sample_shape)
-    shape = tuple(samples.shape[1:])
-    if len(shape) != len(wanted) or any(
-        w is not None and w != s for w, s in zip(wanted, shape, strict=False)
-    ):
-        raise RequestError(f"the samples are shaped {list(shape)}: {usage}.", 422)
-    if 0 in shape:
-        raise RequestError(f"the samples are empty, shaped {list(shape)}: {usage}.", 422)
+        samples = None
+    shape = tuple(samples.shape[1:]) if samples is not None else None
+    fits = shape is not None and len(shape) == len(wanted)
+    if not fits or any(w not in (None, s) for w, s in zip(wanted, shape, strict=True)):
+        found = (mistake(sample, wanted, f"inputs[{i}]") for i, sample in enumerate(inputs))
+        reason = next((text for text in found if text), "the samples differ in size; send one size a request")
+        raise RequestError(f"{reason}: {usage}.", 422)
     problem = ~torch.isfinite(samples)
     if getattr(data, "sample_dtype", torch.float32) == torch.uint8:
         problem |= (samples != samples.round()) | (samples < 0) | (samples > 255)
@@ -68,20 +68,20 @@ def decode_json(body: Any, data: Any) -> torch.Tensor:
     return samples.to(getattr(data, "sample_dtype", torch.float32))
 
 
-def first_mistake(value: Any, shape: tuple, where: str = "inputs") -> str:
-    """Where a list that is not a tensor of numbers goes wrong: a non-number, or a ragged part."""
-    if isinstance(value, list):
-        if not value:
-            return f"{where} is an empty list"
-        found = [first_mistake(item, shape[1:], f"{where}[{i}]") for i, item in enumerate(value)]
-        mistakes = [text for text in found if text]
-        if mistakes:
-            return mistakes[0]
-        lengths = {len(item) if isinstance(item, list) else None for item in value}
-        return f"the items of {where} differ in length" if len(lengths) > 1 else ""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return f"{where} is {value!r}, not a number"
-    return ""
+def mistake(value: Any, shape: tuple[int | None, ...], where: str) -> str:
+    """What is wrong with one sample, which should be `shape` numbers, as nested lists; "" if nothing."""
+    if not shape:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{where} is {json.dumps(value)}, not a number"
+        return ""
+    if not isinstance(value, list):
+        return f"{where} is {json.dumps(value)}, not a list"
+    if shape[0] is not None and len(value) != shape[0]:
+        return f"{where} has {len(value)} items, not {shape[0]}"
+    if not value:
+        return f"{where} is empty"
+    found = (mistake(item, shape[1:], f"{where}[{i}]") for i, item in enumerate(value))
+    return next((text for text in found if text), "")
 
 
 def decode_file(content: bytes, data: Any) -> torch.Tensor:

@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +37,9 @@ class Predictor(ls.LitAPI):
     preprocessed by the datamodule. Made in the command's process, sent to each worker."""
 
     def __init__(self, task: LightningModule, data: Any, max_batch_size: int, batch_timeout: float) -> None:
-        super().__init__(max_batch_size=max_batch_size, batch_timeout=batch_timeout, api_path=PATH)
+        with warnings.catch_warnings():  # that `batch` is there for nothing when max_batch_size is 1
+            warnings.filterwarnings("ignore", "The LitServer has both batch and unbatch", UserWarning)
+            super().__init__(max_batch_size=max_batch_size, batch_timeout=batch_timeout, api_path=PATH)
         self.task = task
         self.data = data
 
@@ -53,7 +56,7 @@ class Predictor(ls.LitAPI):
                 if not hasattr(upload, "read"):
                     fields = ", ".join(request.keys()) or "none"
                     raise RequestError(
-                        f"the form has no file field (it has {fields}): upload the image as the field file.",
+                        f"the form has no field file (it has {fields}): upload the image as the field file.",
                         422,
                     )
                 return decode_file(upload.file.read(), self.data)
@@ -65,9 +68,12 @@ class Predictor(ls.LitAPI):
         return inputs  # of different lengths: `predict` puts the good ones into one tensor
 
     def predict(self, inputs: Any) -> Any:
-        """The outputs for every request of the batch: one forward pass over all their samples."""
         if self.max_batch_size == 1:  # LitServe's loop without batching: one request at a time
-            return self.predict([inputs])[0]
+            return self.answer([inputs])[0]
+        return self.answer(inputs)
+
+    def answer(self, inputs: list) -> list:
+        """The outputs for every request of a batch: one forward pass over all their samples."""
         good = [samples for samples in inputs if isinstance(samples, torch.Tensor)]
         if not good:
             return inputs
