@@ -11,7 +11,7 @@ commands. The stable surface, what configs and projects may name, is listed in d
 import sys
 from pathlib import Path
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 
 def main(base_config: Path, default_experiment: Path, guide: str = "", args: list[str] | None = None) -> None:

@@ -10,6 +10,7 @@
                                                            override any setting of the configs
     python train.py lr_find --config configs/<experiment>.yaml
                                                            a learning rate to start from, measured
+    python train.py serve --ckpt_path best --port 8000     the model over HTTP (pip install -e ".[serve]")
     python train.py fit --print_config                     the resolved config, without training
     python train.py fit --help                             every option
 

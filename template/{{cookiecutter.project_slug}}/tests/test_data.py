@@ -6,6 +6,7 @@ from litproject.contract import sizes
 from litproject.errors import DataError
 from PIL import Image
 from sklearn.datasets import load_digits
+from torchvision.datasets import MNIST
 
 from {{ cookiecutter.package_name }}.data import (
     CropYieldsDataModule,
@@ -13,6 +14,7 @@ from {{ cookiecutter.package_name }}.data import (
     FashionMNISTDataModule,
     MNISTDataModule,
     TeacherDataModule,
+    crop_yields,
 )
 from {{ cookiecutter.package_name }}.data.base import split_indices
 from {{ cookiecutter.package_name }}.data.crop_yields import read_table
@@ -139,7 +141,7 @@ def test_served_digits_are_preprocessed_as_training_did():
 def test_served_crop_yields_are_standardised_with_the_training_statistics():
     dm = CropYieldsDataModule()
     dm.setup("fit")
-    x, _ = read_table(Path(__file__).parents[1] / "src" / "{{ cookiecutter.package_name }}" / "data" / "crop_yields.csv")
+    x, _ = read_table(Path(crop_yields.__file__).with_name("crop_yields.csv"))
     test = split_indices(len(x), 0.2, 0.2, dm.generator())["test"]
     assert torch.equal(served(dm).preprocess(x[test]), dm.splits["test"].tensors[0])
 
@@ -147,7 +149,7 @@ def test_served_crop_yields_are_standardised_with_the_training_statistics():
 def test_served_mnist_images_are_preprocessed_as_training_did(mnist_dir: Path):
     dm = MNISTDataModule(data_dir=str(mnist_dir), download=False)
     dm.setup("fit")
-    test_images = dm._dataset(train=False).data
+    test_images = MNIST(str(mnist_dir), train=False).data
     server = served(dm)
     assert torch.equal(server.preprocess(test_images), dm.splits["test"].tensors[0])
     image = Image.fromarray(test_images[0].numpy())
