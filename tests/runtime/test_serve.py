@@ -210,6 +210,16 @@ def test_a_port_in_use_or_out_of_range_is_refused(refused, trained: Path):
     )
 
 
+def test_a_checkpoint_without_the_data_s_statistics_is_refused_before_serving(refused, trained: Path):
+    """As a checkpoint of a datamodule that kept no statistics (litproject 1.0's digits) is."""
+    checkpoint = torch.load(trained / "checkpoints" / "best.ckpt", weights_only=True)
+    assert checkpoint.pop("DigitsDataModule")  # where Lightning keeps the datamodule's state
+    torch.save(checkpoint, trained / "checkpoints" / "old.ckpt")
+    err = refused("serve", "--ckpt_path", str(trained / "checkpoints" / "old.ckpt"))
+    assert "DigitsDataModule.preprocess and ClassificationTask fail on a sample shaped [8, 8]" in err
+    assert "train on from it (fit --ckpt_path last)" in err
+
+
 def test_without_the_serve_extra_it_says_how_to_install_it(refused, trained: Path, monkeypatch):
     # LitServe is installed here; a module set to None in sys.modules is one Python cannot import.
     monkeypatch.setitem(sys.modules, "litserve", None)

@@ -13,6 +13,7 @@ from ..checkpoint_files import read_checkpoint
 from ..contract import ServableData
 from ..errors import CheckpointError, UserError
 from ..runs import shown
+from .model import check_servable
 from .requests import RequestError, decode_file, decode_json, encode_outputs
 
 __all__ = ["RequestError", "decode_file", "decode_json", "encode_outputs", "serve"]
@@ -41,6 +42,7 @@ def serve(model: Any, datamodule: Any, ckpt_path: str | None, **options: Any) ->
     state = checkpoint.get(type(datamodule).__qualname__)  # where Lightning saves a datamodule's state
     if state:
         datamodule.load_state_dict(state)
+    check_servable(model, datamodule, ckpt_path)
     url = f"http://{options['host']}:{options['port']}"
     print(
         f"Serving {shown(ckpt_path)} ({type(model).__name__} on {type(datamodule).__name__}): "

@@ -22,11 +22,11 @@ import litserve as ls
 import torch
 from fastapi.responses import JSONResponse
 from lightning.pytorch import LightningModule
-from lightning.pytorch.utilities.model_helpers import is_overridden
 from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import OptionError
+from .model import predictions
 from .requests import RequestError, decode_file, decode_json, encode_outputs
 
 PATH = "/predict"
@@ -73,18 +73,12 @@ class Predictor(ls.LitAPI):
         return self.answer(inputs)
 
     def answer(self, inputs: list) -> list:
-        """The outputs for every request of a batch: one forward pass over all their samples."""
+        """The outputs for every request of a batch, from one forward pass over all their samples;
+        a refused request keeps its refusal."""
         good = [samples for samples in inputs if isinstance(samples, torch.Tensor)]
         if not good:
             return inputs
-        with torch.inference_mode():  # samples of different sizes (images to resize) meet after preprocessing
-            samples = torch.cat([self.data.preprocess(samples) for samples in good]).to(self.device)
-            if is_overridden("predict_step", self.task, LightningModule):
-                outputs = self.task.predict_step((samples, None), 0)
-            else:
-                outputs = self.task(samples)
-        if not isinstance(outputs, dict):
-            outputs = {"prediction": outputs}
+        outputs = predictions(self.task, self.data, good, self.device)
         answers, start = [], 0
         for samples in inputs:
             if isinstance(samples, RequestError):
