@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 LEVELS = {1: 300, 8: 960, 32: 960}  # concurrent clients: requests measured (a multiple of the clients)
-WARM_UP = 96  # requests from 8 clients before the first level, answered and not counted
+WARM_UP = 64  # requests of each level sent before its clock starts, at least 2 a client
 MODES = {"batched": [], "unbatched": ["--max_batch_size", "1"]}
 CALLS = 300  # in-process calls of one sample each; of 32 samples, CALLS // 5
 
@@ -126,8 +126,9 @@ def post(connection: http.client.HTTPConnection, body: bytes) -> int:
 
 def load(port: int, bodies: list[bytes], clients: int, requests: int) -> dict:
     """`clients` threads send `requests` in all, each its next request once the last is answered.
-    The clock runs from when all are connected (each has had one answer) to the last answer."""
-    each = requests // clients
+    The clock runs from when all have warmed up (`WARM_UP` requests among them: connections
+    opened, the worker's kernels run at the batch sizes this level makes) to the last answer."""
+    each, warm_up = requests // clients, max(2, -(-WARM_UP // clients))
     latencies: list[list[float]] = [[] for _ in range(clients)]
     sizes: list[list[int]] = [[] for _ in range(clients)]
     errors: list[BaseException] = []
@@ -136,14 +137,15 @@ def load(port: int, bodies: list[bytes], clients: int, requests: int) -> dict:
     def client(k: int) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         try:
-            post(connection, bodies[k % len(bodies)])
+            for i in range(warm_up):
+                post(connection, bodies[-(k * warm_up + i) % len(bodies)])
             ready.wait()
             for i in range(each):
                 start = time.perf_counter()
                 sizes[k].append(post(connection, bodies[(k * each + i) % len(bodies)]))
                 latencies[k].append(time.perf_counter() - start)
         except threading.BrokenBarrierError:
-            pass  # another client failed to connect
+            pass  # another client failed before the clock started
         except Exception as error:  # noqa: BLE001 (raised again below, in the main thread)
             errors.append(error)
             ready.abort()
@@ -179,7 +181,7 @@ def served(project: Path, folder: Path, scale: float) -> list[dict]:
     for mode, flags in MODES.items():
         server = Server(project, folder, flags)
         try:
-            load(server.port, bodies, 8, WARM_UP)
+            load(server.port, bodies, 32, 4 * 32)  # every batch size the server makes, once first
             for clients, requests in LEVELS.items():
                 measured = load(server.port, bodies, clients, max(clients, round(scale * requests)))
                 rows.append({"mode": mode, **measured})

@@ -205,9 +205,17 @@ def test_a_port_in_use_or_out_of_range_is_refused(refused, trained: Path):
         err = refused("serve", "--ckpt_path", "best", "--port", str(port))
     assert f"--port {port}: cannot listen on 127.0.0.1:{port}" in err and "choose another --port" in err
     assert "--port 80: must be from 1024 to 65535" in refused("serve", "--ckpt_path", "best", "--port", "80")
-    assert "--host 10.0.0.1: must be 127.0.0.1" in refused(
-        "serve", "--ckpt_path", "best", "--host", "10.0.0.1"
-    )
+    serve = ["serve", "--ckpt_path", "best"]
+    assert "--host 10.0.0.1: must be 127.0.0.1" in refused(*serve, "--host", "10.0.0.1")
+    err = refused(*serve, "--batch_timeout", "2", "--timeout", "1")
+    assert "--batch_timeout 2.0: must be less than --timeout 1.0" in err
+    assert "--workers_per_device 0: must be more than 0" in refused(*serve, "--workers_per_device", "0")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_a_device_this_machine_lacks_is_refused(refused, trained: Path):
+    err = refused("serve", "--ckpt_path", "best", "--accelerator", "cuda")
+    assert "--accelerator cuda: this machine has none; use auto or cpu." in err
 
 
 def test_a_checkpoint_without_the_data_s_statistics_is_refused_before_serving(refused, trained: Path):

@@ -28,7 +28,7 @@ def serve(model: Any, datamodule: Any, ckpt_path: str | None, **options: Any) ->
             "(the project's datamodules have them; see docs/runtime.md, Serving)."
         )
     try:
-        from .server import run
+        from .server import check_options, run
     except ModuleNotFoundError as error:
         raise UserError(
             f"serving needs LitServe ({error.name} is not installed): "
@@ -36,6 +36,8 @@ def serve(model: Any, datamodule: Any, ckpt_path: str | None, **options: Any) ->
         ) from None
     if not ckpt_path:  # the command line asks for one before this
         raise CheckpointError("serve needs a checkpoint: --ckpt_path best (or last, or a .ckpt file).")
+    names = ("host", "port", "accelerator", "devices", "batch_timeout", "timeout")
+    check_options(**{name: options[name] for name in names})
     checkpoint = read_checkpoint(Path(ckpt_path))
     model.on_load_checkpoint(checkpoint)
     model.load_state_dict(checkpoint["state_dict"])

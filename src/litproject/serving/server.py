@@ -36,14 +36,19 @@ class Predictor(ls.LitAPI):
     """The task's `predict_step` (or its forward) on the raw samples of a batch of requests, each
     preprocessed by the datamodule. Made in the command's process, sent to each worker."""
 
-    def __init__(self, task: LightningModule, data: Any, max_batch_size: int, batch_timeout: float) -> None:
+    def __init__(
+        self, task: LightningModule, data: Any, max_batch_size: int, batch_timeout: float, threads: int
+    ) -> None:
         with warnings.catch_warnings():  # that `batch` is there for nothing when max_batch_size is 1
             warnings.filterwarnings("ignore", "The LitServer has both batch and unbatch", UserWarning)
             super().__init__(max_batch_size=max_batch_size, batch_timeout=batch_timeout, api_path=PATH)
         self.task = task
         self.data = data
+        self.threads = threads  # for a worker on the CPU
 
     def setup(self, device: str) -> None:
+        if device == "cpu":
+            torch.set_num_threads(self.threads)
         self.task = self.task.to(device).eval()
         self.device = device
         print(f"Worker {os.environ.get('LITSERVE_WORKER_ID', 0)} ready on {device}.", flush=True)
@@ -157,13 +162,26 @@ async def answer(send: Send, status: int, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def check_port(host: str, port: int) -> None:
-    """Refuse a port out of range or already in use, before any worker starts."""
+def check_options(
+    host: str, port: int, accelerator: str, devices: int | str, batch_timeout: float, timeout: float
+) -> None:
+    """Refuse, before any worker starts, what LitServe would refuse with a traceback or not at all:
+    a port out of range or in use, a host it cannot bind, a device this machine lacks."""
     if not 1024 <= port <= 65535:
         raise OptionError(f"--port {port}: must be from 1024 to 65535.")
     if host not in ("127.0.0.1", "0.0.0.0", "::"):
         raise OptionError(
             f"--host {host}: must be 127.0.0.1 (this machine only), 0.0.0.0 or :: (every address)."
+        )
+    available = {"cuda": torch.cuda.device_count(), "mps": int(torch.backends.mps.is_available())}
+    if accelerator in available and not available[accelerator]:
+        raise OptionError(f"--accelerator {accelerator}: this machine has none; use auto or cpu.")
+    if accelerator == "cuda" and isinstance(devices, int) and devices > available["cuda"]:
+        raise OptionError(f"--devices {devices}: this machine has {available['cuda']} CUDA device(s).")
+    if batch_timeout >= timeout:
+        raise OptionError(
+            f"--batch_timeout {batch_timeout}: must be less than --timeout {timeout}, "
+            "the longest a request may wait."
         )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -204,8 +222,9 @@ def run(
     timeout: float,
 ) -> None:
     """Serve until SIGTERM or Ctrl-C, then stop every process it started and return."""
-    check_port(host, port)
-    api = Predictor(task, data, max_batch_size=max_batch_size, batch_timeout=batch_timeout)
+    # On the CPU, the workers share its cores rather than each taking them all.
+    threads = max(1, torch.get_num_threads() // workers_per_device)
+    api = Predictor(task, data, max_batch_size=max_batch_size, batch_timeout=batch_timeout, threads=threads)
     server = ls.LitServer(
         api,
         accelerator=accelerator,
