@@ -181,7 +181,7 @@ def served(project: Path, folder: Path, scale: float) -> list[dict]:
     for mode, flags in MODES.items():
         server = Server(project, folder, flags)
         try:
-            load(server.port, bodies, 32, 4 * 32)  # every batch size the server makes, once first
+            load(server.port, bodies, 32, 4 * 32)  # batches of many sizes, before any level
             for clients, requests in LEVELS.items():
                 measured = load(server.port, bodies, clients, max(clients, round(scale * requests)))
                 rows.append({"mode": mode, **measured})
@@ -215,7 +215,8 @@ def in_process(project: Path, checkpoint: Path, scale: float) -> list[dict]:
     for size, calls in ((1, max(10, round(scale * CALLS))), (32, max(10, round(scale * CALLS / 5)))):
         times = []
         for call in range(calls + 10):  # the first 10 warm up
-            samples = images[(call * size) % 1760 :][:size]
+            first = call * size % (len(images) - size)
+            samples = images[first : first + size]
             start = time.perf_counter()
             with torch.inference_mode():
                 task.predict_step((data.preprocess(samples), None), 0)
@@ -236,9 +237,9 @@ def in_process(project: Path, checkpoint: Path, scale: float) -> list[dict]:
 def measure(project: Path, scale: float = 1.0) -> dict:
     """Every row, and the seconds the whole took (training and start-ups included)."""
     began = time.perf_counter()
-    folder = Path(tempfile.mkdtemp(prefix="bench-serving-"))
-    checkpoint = train(project, folder)
-    rows = served(project, folder, scale) + in_process(project, checkpoint, scale)
+    with tempfile.TemporaryDirectory(prefix="bench-serving-") as folder:
+        checkpoint = train(project, Path(folder))
+        rows = served(project, Path(folder), scale) + in_process(project, checkpoint, scale)
     return {"rows": rows, "seconds": time.perf_counter() - began}
 
 

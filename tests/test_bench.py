@@ -102,3 +102,17 @@ def test_the_data_sources_figure_times_every_source_and_measures_memory(
     assert set(figures["memory"]) == {(s, n) for s in ("memory", "streaming") for n in (1, 2)}
     assert all(m["peak_rss_mb"] >= m["anonymous_mb"] > 100 for m in figures["memory"].values())  # torch: more
     assert (tmp_path / "data-sources" / "teacher-x2" / "dataset.json").is_file()
+
+
+def test_the_serving_figures_come_from_requests_to_real_servers(default_project: Path, tmp_path: Path):
+    bench = load_bench_runner()
+    command = [sys.executable, str(BENCH / "serving.py"), str(default_project), "0.05"]  # few requests
+    figures = bench.run(command, default_project, tmp_path / "serving.json")
+    rows = {(row["mode"], row["clients"]): row for row in figures["rows"]}
+    served = [(mode, clients) for mode in ("batched", "unbatched") for clients in (1, 8, 32)]
+    assert list(rows) == [*served, ("in-process, 1 a call", None), ("in-process, 32 a call", None)]
+    assert all(row["per_s"] > 0 and 0 < row["p50_ms"] <= row["p99_ms"] for row in rows.values())
+    assert all(rows["unbatched", clients]["mean_batch"] == 1 for clients in (1, 8, 32))
+    assert rows["batched", 1]["mean_batch"] == 1 and rows["batched", 32]["mean_batch"] > 1
+    section = bench.serving_section(figures)
+    assert section.startswith("## Serving") and "| batched | 32 |" in section
