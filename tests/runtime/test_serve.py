@@ -480,7 +480,7 @@ def test_each_bad_request_is_answered_4xx_and_the_server_stays_up(digits_server)
 @pytest.mark.slow
 def test_sigterm_stops_the_server_and_every_process_it_started(digits_server):
     server, _ = digits_server
-    status, left = server.stop(signal.SIGTERM)
+    status, left = server.stop(signal.SIGTERM)  # to the command's process, as `kill PID` sends it
     assert status == 0 and not left, server.output()
     assert "Traceback" not in server.output()
 
@@ -511,5 +511,6 @@ def test_crop_yields_regression_is_served_by_name_without_batching_and_stops_on_
         assert server.upload(b"anything")[0] == 415
         status, left = server.stop(signal.SIGINT)
         assert status == 0 and not left, server.output()
+        assert "Traceback" not in server.output()
     finally:
         server.kill()

@@ -195,15 +195,15 @@ def check_options(
             ) from None
 
 
-def stop_on_sigterm(main_process: int) -> Callable[[int, Any], None]:
-    """SIGTERM (a scheduler's, a container's `docker stop`) stops the server as Ctrl-C does. The
-    HTTP servers LitServe forks inherit the handler: there, SIGTERM keeps its default effect."""
+def stop_on(main_process: int) -> Callable[[int, Any], None]:
+    """SIGTERM (a scheduler's, `docker stop`, `kill`) stops the server as Ctrl-C does: the main
+    process stops its workers and HTTP servers in order. The processes LitServe forks inherit the
+    handler; there it does nothing, as a signal may reach them all at once (Ctrl-C, `kill -- -PID`,
+    systemd): uvicorn's servers handle it themselves and then end quietly, without a traceback."""
 
     def handler(signum: int, frame: Any) -> None:
         if os.getpid() == main_process:
             raise KeyboardInterrupt
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
 
     return handler
 
@@ -233,8 +233,14 @@ def run(
         timeout=timeout,
         middlewares=[(CheckedBody, {"max_bytes": int(max_request_mb * 2**20)})],
     )
-    previous = signal.signal(signal.SIGTERM, stop_on_sigterm(os.getpid()))
+    handler = stop_on(os.getpid())
+    # SIGINT is left alone where it is ignored (a command started with `&` or nohup).
+    stops = [signal.SIGTERM] + [signal.SIGINT] * (
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    previous = {stop: signal.signal(stop, handler) for stop in stops}
     try:
         server.run(host=host, port=port, generate_client_file=False, log_level="warning")
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for stop, earlier in previous.items():
+            signal.signal(stop, earlier)
