@@ -23,13 +23,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from lightning.pytorch import LightningDataModule
 from lightning_project.data import CropYieldsDataModule, DigitsDataModule
 from lightning_project.data.base import split_indices
 from lightning_project.data.crop_yields import read_table
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from litproject.serving import RequestError, decode_file, decode_json, encode_outputs
+from litproject.errors import UserError
+from litproject.serving import RequestError, decode_file, decode_json, encode_outputs, serve
 from litproject.serving.server import CheckedBody
 
 from .conftest import PROJECT, QUICK_FIT
@@ -226,6 +228,12 @@ def test_a_checkpoint_without_the_data_s_statistics_is_refused_before_serving(re
     err = refused("serve", "--ckpt_path", str(trained / "checkpoints" / "old.ckpt"))
     assert "DigitsDataModule.preprocess and ClassificationTask fail on a sample shaped [8, 8]" in err
     assert "train on from it (fit --ckpt_path last)" in err
+
+
+def test_data_that_cannot_say_what_a_raw_sample_is_cannot_be_served():
+    """Streamed chunks, say: already preprocessed, by a datamodule the server does not have."""
+    with pytest.raises(UserError, match="LightningDataModule cannot be served: give it `sample_shape` and"):
+        serve(None, LightningDataModule(), "best.ckpt", host="127.0.0.1", port=8000)
 
 
 def test_without_the_serve_extra_it_says_how_to_install_it(refused, trained: Path, monkeypatch):

@@ -51,10 +51,12 @@ class Predictor(ls.LitAPI):
             torch.set_num_threads(self.threads)
         self.task = self.task.to(device).eval()
         self.device = device
-        print(f"Worker {os.environ.get('LITSERVE_WORKER_ID', 0)} ready on {device}.", flush=True)
+        print(f"Worker (process {os.getpid()}) ready on {device}.", flush=True)
 
-    def decode_request(self, request) -> torch.Tensor | RequestError:  # noqa: ANN001 (LitServe reads the type)
-        """A request's raw samples, or the reason it has none (answered when its batch is)."""
+    def decode_request(self, request) -> torch.Tensor | RequestError:
+        """A request's raw samples, or the reason it has none (answered when its batch is). The
+        request is LitServe's: the parsed JSON, or the form (`request` has no type: LitServe
+        would take one as the type of the body to parse)."""
         try:
             if isinstance(request, FormData):
                 upload = request.get("file")
