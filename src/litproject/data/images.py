@@ -29,7 +29,7 @@ def open_image(file: str | bytes, name: str = "the image") -> Image.Image:
     except UnidentifiedImageError:
         raise DataError(f"{name} is not an image Pillow can read (no known image format).") from None
     except BAD_IMAGE as error:
-        raise DataError(f"{name} is not an image Pillow can read, or is cut short ({error}).") from None
+        raise DataError(f"{name} is damaged or cut short ({error}).") from None
 
 
 def pixels(image: Image.Image, channels: int, convert: bool, name: str = "the image") -> torch.Tensor:

@@ -147,7 +147,7 @@ def empty_class(folder: Path) -> Path:
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (truncate, "{path} is not an image Pillow can read, or is cut short"),
+        (truncate, "{path} is damaged or cut short"),
         (not_an_image, "{path} is not an image Pillow can read"),
         (mixed_sizes, "{path} is 10x12 pixels, other images 8x8: set --data.image_size"),
         (mixed_channels, "{path} has 3 channels, other images 1: set --data.channels"),
