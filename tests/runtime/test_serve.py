@@ -490,15 +490,15 @@ def test_each_bad_request_is_answered_4xx_and_the_server_stays_up(digits_server)
 
 
 @pytest.mark.slow
-def test_sigterm_stops_the_server_and_every_process_it_started(digits_server):
+def test_ctrl_c_stops_the_server_and_every_process_it_started(digits_server):
     server, _ = digits_server
-    status, left = server.stop(signal.SIGTERM)  # to the command's process, as `kill PID` sends it
+    status, left = server.stop(signal.SIGINT)  # to every process of the group, as a terminal sends it
     assert status == 0 and not left, server.output()
     assert "Traceback" not in server.output()
 
 
 @pytest.mark.slow
-def test_crop_yields_regression_is_served_by_name_without_batching_and_stops_on_ctrl_c(tmp_path, server_env):
+def test_crop_yields_regression_is_served_by_name_without_batching_and_stops_on_sigterm(tmp_path, server_env):
     experiment = ["--config", str(PROJECT / "configs" / "crop_yields_linear.yaml")]
     fit = ["fit", *experiment, "--trainer.max_epochs=5", "--trainer.enable_progress_bar=false"]
     subprocess.run(
@@ -521,7 +521,7 @@ def test_crop_yields_regression_is_served_by_name_without_batching_and_stops_on_
             written = [float(row["prediction_0"]), float(row["prediction_1"])]
             np.testing.assert_allclose(list(served["prediction"].values()), written, rtol=1e-6)
         assert server.upload(b"anything")[0] == 415
-        status, left = server.stop(signal.SIGINT)
+        status, left = server.stop(signal.SIGTERM)  # to the command's process, as `kill PID` sends it
         assert status == 0 and not left, server.output()
         assert "Traceback" not in server.output()
     finally:

@@ -11,6 +11,7 @@ own: the others of its batch are answered as if it had not been there.
 """
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -47,6 +48,8 @@ class Predictor(ls.LitAPI):
         self.threads = threads  # for a worker on the CPU
 
     def setup(self, device: str) -> None:
+        # Ctrl-C reaches every process of the terminal: the command's own stops the workers, in order.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if device == "cpu":
             torch.set_num_threads(self.threads)
         self.task = self.task.to(device).eval()
@@ -205,9 +208,17 @@ def stop_on(main_process: int) -> Callable[[int, Any], None]:
 
     def handler(signum: int, frame: Any) -> None:
         if os.getpid() == main_process:
+            for output in logging.getLogger("litserve").handlers:  # set up by LitServer.run
+                output.addFilter(quiet_while_stopping)
             raise KeyboardInterrupt
 
     return handler
+
+
+def quiet_while_stopping(record: logging.LogRecord) -> bool:
+    """Leave out LitServe's errors once the server is asked to stop: the thread that watches its
+    workers reports, with a traceback, the workers and queues that stopping takes down."""
+    return record.levelno < logging.ERROR
 
 
 def run(
