@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -370,6 +371,15 @@ def predictions_csv(run: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
+def train_in(folder: Path, *args: str) -> None:
+    """`python train.py <args>` in `folder`, in this process (a server is what needs its own)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        patch.setenv("WANDB_MODE", "disabled")
+        patch.setattr(sys, "argv", ["train.py", *args])
+        runpy.run_path(str(PROJECT / "train.py"), run_name="__main__")
+
+
 @pytest.fixture(scope="module")
 def server_env() -> dict[str, str]:
     env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONPATH": str(PROJECT / "src")}
@@ -381,16 +391,8 @@ def server_env() -> dict[str, str]:
 def digits_server(tmp_path_factory, server_env) -> Iterator[tuple[Server, Path]]:
     """The default experiment, trained a little and predicted on, served from its best checkpoint."""
     folder = tmp_path_factory.mktemp("served")
-    subprocess.run(
-        [sys.executable, str(PROJECT / "train.py"), *QUICK_FIT], cwd=folder, env=server_env, check=True
-    )
-    subprocess.run(
-        [sys.executable, str(PROJECT / "train.py"), "predict", "--ckpt_path", "best"],
-        cwd=folder,
-        env=server_env,
-        check=True,
-        capture_output=True,
-    )
+    train_in(folder, *QUICK_FIT)
+    train_in(folder, "predict", "--ckpt_path", "best", "--trainer.enable_progress_bar=false")
     server = Server(folder, server_env, "--ckpt_path", "best")
     (run,) = (folder / "runs" / "digits_cnn").iterdir()
     yield server, run
@@ -500,14 +502,9 @@ def test_ctrl_c_stops_the_server_and_every_process_it_started(digits_server):
 @pytest.mark.slow
 def test_crop_yields_regression_is_served_by_name_without_batching_and_stops_on_sigterm(tmp_path, server_env):
     experiment = ["--config", str(PROJECT / "configs" / "crop_yields_linear.yaml")]
-    fit = ["fit", *experiment, "--trainer.max_epochs=5", "--trainer.enable_progress_bar=false"]
-    subprocess.run(
-        [sys.executable, str(PROJECT / "train.py"), *fit], cwd=tmp_path, env=server_env, check=True
-    )
-    predict = ["predict", *experiment, "--ckpt_path", "best"]
-    subprocess.run(
-        [sys.executable, str(PROJECT / "train.py"), *predict], cwd=tmp_path, env=server_env, check=True
-    )
+    quiet = "--trainer.enable_progress_bar=false"
+    train_in(tmp_path, "fit", *experiment, "--trainer.max_epochs=5", quiet)
+    train_in(tmp_path, "predict", *experiment, "--ckpt_path", "best", quiet)
     server = Server(tmp_path, server_env, *experiment, "--ckpt_path", "best", "--max_batch_size", "1")
     try:
         x, _ = read_table(CROP_YIELDS)
