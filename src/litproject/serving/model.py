@@ -8,6 +8,7 @@ from lightning.pytorch import LightningModule
 from lightning.pytorch.utilities.model_helpers import is_overridden
 
 from ..errors import CheckpointError
+from .requests import sample_dtype
 
 
 def predictions(
@@ -28,7 +29,7 @@ def check_servable(task: LightningModule, data: Any, ckpt_path: str) -> None:
     """Refuse, before any worker starts, a checkpoint whose model and datamodule cannot answer
     a sample (one of zeros): rather than a server whose every answer is an error."""
     shape = [32 if size is None else size for size in data.sample_shape]
-    sample = torch.zeros((1, *shape), dtype=getattr(data, "sample_dtype", torch.float32))
+    sample = torch.zeros((1, *shape), dtype=sample_dtype(data))
     try:
         predictions(task.eval(), data, [sample], "cpu")
     except (RuntimeError, TypeError, ValueError, IndexError, AttributeError) as error:

@@ -25,11 +25,16 @@ class RequestError(Exception):
         self.status = status
 
 
+def sample_dtype(data: Any) -> torch.dtype:
+    """What numbers a raw sample holds: `torch.uint8` for pixel values 0..255, else float32."""
+    return getattr(data, "sample_dtype", torch.float32)
+
+
 def expected_sample(data: Any) -> str:
     """A sample as the data takes it, in words: `3 numbers (temperature, rainfall, humidity)`."""
     shape = tuple(data.sample_shape)
     sizes = " x ".join("N" if size is None else str(size) for size in shape)
-    whole = getattr(data, "sample_dtype", torch.float32) == torch.uint8
+    whole = sample_dtype(data) == torch.uint8
     what = f"{sizes} {'whole numbers from 0 to 255' if whole else 'numbers'}"
     if len(shape) > 1:
         what += " as nested lists"
@@ -59,13 +64,13 @@ def decode_json(body: Any, data: Any) -> torch.Tensor:
         reason = next((text for text in found if text), "the samples differ in size; send one size a request")
         raise RequestError(f"{reason}: {usage}.", 422)
     problem = ~torch.isfinite(samples)
-    if getattr(data, "sample_dtype", torch.float32) == torch.uint8:
+    if sample_dtype(data) == torch.uint8:
         problem |= (samples != samples.round()) | (samples < 0) | (samples > 255)
     if problem.any():
         where = [int(i) for i in problem.nonzero()[0]]
         value = samples[tuple(where)].item()
         raise RequestError(f"inputs{''.join(f'[{i}]' for i in where)} is {value}: {usage}.", 422)
-    return samples.to(getattr(data, "sample_dtype", torch.float32))
+    return samples.to(sample_dtype(data))
 
 
 def mistake(value: Any, shape: tuple[int | None, ...], where: str) -> str:

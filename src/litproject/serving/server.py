@@ -126,12 +126,15 @@ class CheckedBody:
             return
         headers = dict(scope["headers"])
         limit = f"the limit is {self.max_bytes / 2**20:g} MiB (serve --max_request_mb)"
-        body, size, more = b"", 0, True
+        chunks, size, more = [], 0, True
         while more:  # read to the end, so that the client hears the answer before it stops sending
             message = await receive()
-            size += len(message.get("body", b""))
-            body = body + message.get("body", b"") if size <= self.max_bytes else b""
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size <= self.max_bytes:  # beyond the limit, read and dropped
+                chunks.append(chunk)
             more = message.get("more_body", False)
+        body = b"".join(chunks)
         if size > self.max_bytes:
             await answer(send, 413, f"the request is {size} bytes; {limit}.")
             return
